@@ -1,0 +1,88 @@
+import { importSPKI, jwtVerify, type JWTPayload } from 'jose';
+import type { JwtConfig } from '../config.js';
+import type { RoleName } from '../db/types.js';
+import type { Viewer } from './viewer.js';
+
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
+
+const ROLES: Record<string, RoleName> = { customer: 'CUSTOMER', partner: 'PARTNER', admin: 'ADMIN' };
+
+export type TokenVerifier = (token: string) => Promise<Viewer>;
+
+/** Accepts `Bearer <jwt>` or a bare jwt. */
+export function tokenFromAuthorization(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const match = /^\s*(?:Bearer\s+)?(\S+)\s*$/i.exec(value);
+  return match ? match[1]! : null;
+}
+
+export async function createTokenVerifier(config: JwtConfig): Promise<TokenVerifier> {
+  const options = {
+    requiredClaims: ['exp', 'sub'],
+    ...(config.issuer ? { issuer: config.issuer } : {}),
+    ...(config.audience ? { audience: config.audience } : {}),
+  };
+  let verify: (token: string) => Promise<JWTPayload>;
+  if (config.kind === 'secret') {
+    const key = config.secret;
+    verify = async (token) => (await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })).payload;
+  } else {
+    // One PEM may be RSA or EC; whichever import succeeds decides the algorithm.
+    const keys: { alg: 'RS256' | 'ES256'; key: Awaited<ReturnType<typeof importSPKI>> }[] = [];
+    for (const alg of config.algorithms) {
+      try {
+        keys.push({ alg, key: await importSPKI(config.pem, alg) });
+      } catch {
+        // Not a key of this algorithm's type.
+      }
+    }
+    if (keys.length === 0) throw new Error('JWT_PUBLIC_KEY is neither an RSA nor an EC (P-256) public key');
+    verify = async (token) => {
+      let lastError: unknown;
+      for (const { alg, key } of keys) {
+        try {
+          return (await jwtVerify(token, key, { ...options, algorithms: [alg] })).payload;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      throw lastError;
+    };
+  }
+  return async (token) => {
+    let claims: JWTPayload;
+    try {
+      claims = await verify(token);
+    } catch (error) {
+      throw new TokenError(`Invalid token: ${(error as Error).message}`);
+    }
+    return viewerFromClaims(claims);
+  };
+}
+
+function claimText(claims: JWTPayload, name: string): string | null {
+  const value = claims[name];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new TokenError(`Invalid token: claim "${name}" must be a string`);
+  return value.trim() || null;
+}
+
+export function viewerFromClaims(claims: JWTPayload): Viewer {
+  const id = claimText(claims, 'sub');
+  if (!id) throw new TokenError('Invalid token: "sub" is required');
+  const roleClaim = claimText(claims, 'role');
+  const role = roleClaim ? ROLES[roleClaim.toLowerCase()] : undefined;
+  if (!role) throw new TokenError('Invalid token: "role" must be customer, partner or admin');
+  const partnerId = claimText(claims, 'partner_id');
+  if (role === 'PARTNER' && !partnerId) throw new TokenError('Invalid token: "partner_id" is required for role partner');
+  return {
+    id,
+    role,
+    displayName: claimText(claims, 'name') ?? id,
+    partnerId: role === 'PARTNER' ? partnerId : null,
+    partnerName: role === 'PARTNER' ? (claimText(claims, 'partner_name') ?? partnerId) : null,
+    expiresAt: claims.exp!,
+  };
+}

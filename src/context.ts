@@ -1,0 +1,25 @@
+import type { Viewer } from './auth/viewer.js';
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import type { Logger } from './log.js';
+import type { PubSub } from './pubsub/index.js';
+
+/** Long-lived parts of the server that resolvers use. */
+export interface Services {
+  config: Config;
+  db: Db;
+  pubsub: PubSub;
+  log: Logger;
+}
+
+/** The GraphQL context of one operation. */
+export interface Context {
+  viewer: Viewer | null;
+  services: Services;
+}
+
+/** For resolvers behind the `authenticated` scope: the scope already refused anonymous callers. */
+export function viewerOf(context: Context): Viewer {
+  if (!context.viewer) throw new Error('viewerOf() used on a field without the authenticated scope');
+  return context.viewer;
+}

@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { Mutex } from './mutex.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Database } from './types.js';
+
+export type Db = Kysely<Database>;
+
+/**
+ * One dedicated database session, outside the pool: session advisory locks
+ * (relay leadership, migrations) and LISTEN need the same connection for
+ * their whole life.
+ */
+export interface DbSession {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a script of several statements (migrations). */
+  exec(script: string): Promise<void>;
+  listen(channel: string, onNotify: () => void): Promise<void>;
+  /** Called once if the session's connection dies; the session is then unusable. */
+  onLost(handler: (error: Error) => void): void;
+  close(): Promise<void>;
+}
+
+export interface DatabaseHandle {
+  kind: 'postgres' | 'pglite';
+  db: Db;
+  openSession(): Promise<DbSession>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+export async function openDatabase(options: { databaseUrl: string | null; dataDir: string }): Promise<DatabaseHandle> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPGlite(options.dataDir);
+}
+
+function openPostgres(connectionString: string): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5000 });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'postgres',
+    db,
+    async openSession() {
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+      let lostHandler: (error: Error) => void = () => {};
+      let lost = false;
+      const markLost = (error: Error) => {
+        if (lost) return;
+        lost = true;
+        lostHandler(error);
+      };
+      client.on('error', markLost);
+      client.on('end', () => markLost(new Error('database session ended')));
+      await client.connect();
+      const listeners = new Map<string, () => void>();
+      client.on('notification', (message) => listeners.get(message.channel)?.());
+      return {
+        async query<R>(text: string, params: unknown[] = []) {
+          return (await client.query(text, params)).rows as R[];
+        },
+        async exec(script) {
+          await client.query(script);
+        },
+        async listen(channel, onNotify) {
+          listeners.set(channel, onNotify);
+          await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+        },
+        onLost(handler) {
+          lostHandler = handler;
+        },
+        async close() {
+          lost = true;
+          await client.end().catch(() => {});
+        },
+      };
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
+  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (value: string) => value } });
+  const mutex = new Mutex();
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite, mutex) });
+  let closed = false;
+  return {
+    kind: 'pglite',
+    db,
+    async openSession() {
+      const unsubscribers: (() => Promise<void>)[] = [];
+      return {
+        query: <R>(text: string, params: unknown[] = []) =>
+          mutex.run(async () => (await pglite.query<R>(text, params)).rows),
+        exec: (script) => mutex.run(async () => void (await pglite.exec(script))),
+        async listen(channel, onNotify) {
+          unsubscribers.push(await mutex.run(() => pglite.listen(channel, onNotify)));
+        },
+        onLost() {},
+        async close() {
+          if (closed) return;
+          await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe()));
+        },
+      };
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+      closed = true;
+      await mutex.run(() => pglite.close());
+    },
+  };
+}

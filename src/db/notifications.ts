@@ -1,0 +1,106 @@
+import { sql } from 'kysely';
+import type { Db } from './client.js';
+import type { NotificationRow } from './types.js';
+
+type Executor = Db;
+
+export interface NotificationPageQuery {
+  userId: string;
+  /** Rows to fetch; callers ask for one more than the page to learn hasNextPage. */
+  limit: number;
+  /** Continue with rows older than this id. */
+  beforeId: string | null;
+  unreadOnly: boolean;
+}
+
+/** Newest first. */
+export async function listNotifications(db: Executor, query: NotificationPageQuery): Promise<NotificationRow[]> {
+  let select = db.selectFrom('notifications').selectAll().where('user_id', '=', query.userId);
+  if (query.beforeId !== null) select = select.where('id', '<', query.beforeId);
+  if (query.unreadOnly) select = select.where('read_at', 'is', null);
+  return select.orderBy('id', 'desc').limit(query.limit).execute();
+}
+
+/** Oldest first: what a resuming subscriber missed. */
+export async function listNotificationsAfter(db: Executor, userId: string, afterId: string, limit: number): Promise<NotificationRow[]> {
+  return db
+    .selectFrom('notifications')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('id', '>', afterId)
+    .orderBy('id', 'asc')
+    .limit(limit)
+    .execute();
+}
+
+export async function findNotification(db: Executor, id: string): Promise<NotificationRow | undefined> {
+  return db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function countUnread(db: Executor, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('notifications')
+    .select(sql<number>`count(*)::int`.as('unread'))
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return row.unread;
+}
+
+/** The ids among `ids` that belong to the user. */
+export async function ownedNotificationIds(db: Executor, userId: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('notifications').select('id').where('user_id', '=', userId).where('id', 'in', ids).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Marks the user's notifications among `ids` read (those still unread) and returns all of them. */
+export async function markNotificationsRead(db: Executor, userId: string, ids: readonly string[]): Promise<NotificationRow[]> {
+  if (ids.length === 0) return [];
+  await db
+    .updateTable('notifications')
+    .set({ read_at: sql`now()` })
+    .where('user_id', '=', userId)
+    .where('id', 'in', ids)
+    .where('read_at', 'is', null)
+    .execute();
+  return db.selectFrom('notifications').selectAll().where('user_id', '=', userId).where('id', 'in', ids).orderBy('id', 'desc').execute();
+}
+
+/** Marks every unread notification of the user read; returns the ones it marked. */
+export async function markAllNotificationsRead(db: Executor, userId: string): Promise<NotificationRow[]> {
+  return db
+    .updateTable('notifications')
+    .set({ read_at: sql`now()` })
+    .where('user_id', '=', userId)
+    .where('read_at', 'is', null)
+    .returningAll()
+    .execute();
+}
+
+export interface NotificationContent {
+  kind: string;
+  priority: string;
+  title: string;
+  body: string;
+  data: unknown;
+}
+
+/**
+ * One notification per recipient, in one statement; with no recipients given,
+ * every known user. Returns how many were created.
+ */
+export async function createNotifications(db: Executor, recipients: readonly string[] | null, content: NotificationContent): Promise<number> {
+  const data = content.data === undefined || content.data === null ? null : JSON.stringify(content.data);
+  const recipientIds =
+    recipients === null
+      ? sql<string>`select id from users`
+      : sql<string>`select unnest(${sql.val([...recipients])}::text[])`;
+  const result = await sql`
+    insert into notifications (user_id, kind, priority, title, body, data)
+    select recipient.id, ${content.kind}, ${content.priority}, ${content.title}, ${content.body}, ${data}::jsonb
+    from (${recipientIds}) as recipient (id)
+    order by recipient.id
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}

@@ -1,0 +1,63 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** int8 columns come back as strings from both drivers, so ids never lose precision. */
+type Id = ColumnType<string, string | number | bigint | undefined, never>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type RoleName = 'CUSTOMER' | 'PARTNER' | 'ADMIN';
+
+export interface UsersTable {
+  id: string;
+  role: RoleName;
+  display_name: string;
+  partner_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PartnersTable {
+  id: string;
+  business_name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface NotificationsTable {
+  id: Id;
+  user_id: string;
+  kind: Generated<string>;
+  priority: Generated<string>;
+  title: string;
+  body: string;
+  data: unknown;
+  read_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface OutboxTable {
+  id: Id;
+  topic: string;
+  payload: unknown;
+  created_at: CreatedAt;
+}
+
+export interface OutboxRelayTable {
+  id: number;
+  last_published_id: ColumnType<string, never, string>;
+  updated_at: UpdatedAt;
+}
+
+export interface Database {
+  users: UsersTable;
+  partners: PartnersTable;
+  notifications: NotificationsTable;
+  outbox: OutboxTable;
+  outbox_relay: OutboxRelayTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type PartnerRow = Selectable<PartnersTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type NewNotification = Insertable<NotificationsTable>;
+export type OutboxRow = Selectable<OutboxTable>;

@@ -1,0 +1,56 @@
+import type { Viewer } from '../auth/viewer.js';
+import type { Db } from './client.js';
+import type { PartnerRow, UserRow } from './types.js';
+
+/** Creates or refreshes the user (and partner) a token describes: the identity provider is the source of truth. */
+export async function provisionViewer(db: Db, viewer: Viewer): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    if (viewer.partnerId) {
+      await trx
+        .insertInto('partners')
+        .values({ id: viewer.partnerId, business_name: viewer.partnerName ?? viewer.partnerId })
+        .onConflict((oc) =>
+          oc
+            .column('id')
+            .doUpdateSet((eb) => ({ business_name: eb.ref('excluded.business_name'), updated_at: new Date() }))
+            .where((eb) => eb('partners.business_name', 'is distinct from', eb.ref('excluded.business_name'))),
+        )
+        .execute();
+    }
+    await trx
+      .insertInto('users')
+      .values({ id: viewer.id, role: viewer.role, display_name: viewer.displayName, partner_id: viewer.partnerId })
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet((eb) => ({
+            role: eb.ref('excluded.role'),
+            display_name: eb.ref('excluded.display_name'),
+            partner_id: eb.ref('excluded.partner_id'),
+            updated_at: new Date(),
+          }))
+          .where((eb) =>
+            eb.or([
+              eb('users.role', 'is distinct from', eb.ref('excluded.role')),
+              eb('users.display_name', 'is distinct from', eb.ref('excluded.display_name')),
+              eb('users.partner_id', 'is distinct from', eb.ref('excluded.partner_id')),
+            ]),
+          ),
+      )
+      .execute();
+  });
+}
+
+export async function findUsers(db: Db, ids: readonly string[]): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
+}
+
+export async function findPartner(db: Db, id: string): Promise<PartnerRow | undefined> {
+  return db.selectFrom('partners').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function allUserIds(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('users').select('id').execute();
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,20 @@
+import { GraphQLError } from 'graphql';
+
+/** The `extensions.code` values of CONTRACT.md "Errors". */
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED';
+
+function coded(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions } });
+}
+
+export const unauthenticated = (why = 'A valid token is required') => coded('UNAUTHENTICATED', why);
+
+export const forbidden = (why = 'Not allowed') => coded('FORBIDDEN', why);
+
+/** Also the answer for things that exist but may not be seen: no existence leaks. */
+export const notFound = (what: string) => coded('NOT_FOUND', `${what} not found`);
+
+export const badInput = (field: string, why: string) => coded('BAD_USER_INPUT', `${field}: ${why}`, { field });
+
+export const rateLimited = (retryAfterMs: number) =>
+  coded('RATE_LIMITED', `Too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });

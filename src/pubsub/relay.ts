@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { DatabaseHandle, DbSession } from '../db/client.js';
+import type { PubSub } from './index.js';
+import { routeOutboxEvent, type OutboxEvent } from './topics.js';
+
+/** Any fixed number; the relay leader of a cluster is whoever holds this session lock. */
+const RELAY_LOCK_KEY = 7_263_540_002;
+const BATCH_SIZE = 500;
+
+export interface RelayOptions {
+  database: DatabaseHandle;
+  pubsub: PubSub;
+  log: Logger;
+  /** Poll interval: a lost NOTIFY costs at most this much delay. */
+  pollMs: number;
+}
+
+export interface Relay {
+  readonly isLeader: boolean;
+  /** Id of the newest outbox row this process has published (as leader). */
+  readonly lastPublishedId: string;
+  start(): void;
+  /** Publishes what is committed (when leader), then releases leadership. */
+  stop(): Promise<void>;
+}
+
+interface OutboxRecord {
+  id: string;
+  topic: string;
+  payload: unknown;
+  created_at: Date;
+}
+
+/**
+ * Outbox → PubSub. Every process runs one; the one holding the advisory lock
+ * publishes, in id order (= commit order, see event_order_lock), and records
+ * how far it got. A new leader resumes from that record; events it repeats
+ * are dropped by subscribers, which remember the last id they saw.
+ */
+export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Relay {
+  let session: DbSession | null = null;
+  let leader = false;
+  let lastPublishedId = '0';
+  let running = false;
+  let wake: (() => void) | null = null;
+  let wokenEarly = false;
+  let loop: Promise<void> = Promise.resolve();
+
+  const signal = () => {
+    wokenEarly = true;
+    wake?.();
+  };
+
+  const loseSession = (why: string) => {
+    if (leader) log.warn({ why }, 'relay lost leadership');
+    leader = false;
+    const old = session;
+    session = null;
+    void old?.close();
+  };
+
+  async function ensureSession(): Promise<DbSession> {
+    if (session) return session;
+    const opened = await database.openSession();
+    opened.onLost((error) => {
+      if (session === opened) loseSession(error.message);
+    });
+    session = opened;
+    return opened;
+  }
+
+  async function tryLead(current: DbSession): Promise<void> {
+    const [row] = await current.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [RELAY_LOCK_KEY]);
+    if (!row?.locked) return;
+    await current.listen('outbox_wakeup', signal);
+    const [state] = await current.query<{ last_published_id: string }>('select last_published_id::text from outbox_relay where id = 1');
+    lastPublishedId = state?.last_published_id ?? '0';
+    leader = true;
+    log.info({ lastPublishedId }, 'relay is the leader');
+  }
+
+  async function publishPending(current: DbSession): Promise<void> {
+    for (;;) {
+      const rows = await current.query<OutboxRecord>(
+        'select id::text, topic, payload, created_at from outbox where id > $1 order by id limit $2',
+        [lastPublishedId, BATCH_SIZE],
+      );
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const event: OutboxEvent<unknown> = {
+          id: row.id,
+          topic: row.topic,
+          payload: row.payload,
+          createdAt: new Date(row.created_at).toISOString(),
+        };
+        for (const delivery of routeOutboxEvent(event)) {
+          await pubsub.publish(delivery.topic, delivery.key, delivery.event as never);
+        }
+      }
+      lastPublishedId = rows[rows.length - 1]!.id;
+      await current.query('update outbox_relay set last_published_id = $1, updated_at = now() where id = 1', [lastPublishedId]);
+      if (rows.length < BATCH_SIZE) return;
+    }
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      const current = await ensureSession();
+      if (!leader) await tryLead(current);
+      if (leader) await publishPending(current);
+    } catch (error) {
+      log.error({ err: error }, 'relay step failed; retrying');
+      loseSession((error as Error).message);
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      wokenEarly = false;
+      await tick();
+      if (!running || wokenEarly) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  }
+
+  return {
+    get isLeader() {
+      return leader;
+    },
+    get lastPublishedId() {
+      return lastPublishedId;
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      if (session && leader) await publishPending(session).catch(() => {});
+      if (session && leader) await session.query('select pg_advisory_unlock($1)', [RELAY_LOCK_KEY]).catch(() => {});
+      leader = false;
+      await session?.close();
+      session = null;
+    },
+  };
+}

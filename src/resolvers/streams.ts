@@ -1,0 +1,84 @@
+import type { EventStream } from '../pubsub/event-stream.js';
+
+/**
+ * Wraps a generator that reads `source` so that `return()` reaches the source
+ * even when the generator never started (an un-started async generator
+ * ignores `return()` and would leave its subscription behind).
+ */
+export function closingWith<T>(generator: AsyncGenerator<T>, source: { return(): Promise<unknown> }): AsyncIterableIterator<T> {
+  return {
+    next: () => generator.next(),
+    async return() {
+      await source.return();
+      return generator.return(undefined);
+    },
+    async throw(error: unknown) {
+      await source.return();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+export interface ReplayThenLiveOptions<Event extends { id: string }, Item> {
+  /** Already subscribed, so nothing committed during the replay is missed. */
+  live: EventStream<Event>;
+  /** Items after `since` in ascending order, `limit` at a time; not called without `since`. */
+  replay: ((afterId: string, limit: number) => Promise<Item[]>) | null;
+  since: string | null;
+  itemId: (item: Item) => string;
+  /** The item id an event announces. */
+  eventItemId: (event: Event) => string;
+  /** Reads the item an event announces; null drops the event. */
+  load: (event: Event) => Promise<Item | null>;
+  isAfter: (id: string, previous: string) => boolean;
+}
+
+const REPLAY_BATCH = 500;
+
+/** Replays what came after `since`, then follows live events: no gap, no duplicate, ascending ids. */
+export function replayThenLive<Event extends { id: string }, Item>(options: ReplayThenLiveOptions<Event, Item>): AsyncIterableIterator<Item> {
+  const { live, replay, itemId, eventItemId, load, isAfter } = options;
+  async function* run(): AsyncGenerator<Item> {
+    let last = options.since;
+    if (replay && last !== null) {
+      for (;;) {
+        const batch = await replay(last, REPLAY_BATCH);
+        for (const item of batch) yield item;
+        if (batch.length > 0) last = itemId(batch[batch.length - 1]!);
+        if (batch.length < REPLAY_BATCH) break;
+      }
+    }
+    for await (const event of live) {
+      const id = eventItemId(event);
+      if (last !== null && !isAfter(id, last)) continue;
+      const item = await load(event);
+      if (item === null) continue;
+      last = id;
+      yield item;
+    }
+  }
+  return closingWith(run(), live);
+}
+
+/**
+ * For state-like streams: the current value first, then a fresh value after
+ * events, skipping repeats. Events that piled up while a value was computed
+ * are folded into one recomputation.
+ */
+export function currentThenChanges<Event extends { id: string }, Value>(live: EventStream<Event>, read: () => Promise<Value>): AsyncIterableIterator<Value> {
+  async function* run(): AsyncGenerator<Value> {
+    let last = await read();
+    yield last;
+    for await (const _event of live) {
+      live.drain();
+      const value = await read();
+      if (value === last) continue;
+      last = value;
+      yield value;
+    }
+  }
+  return closingWith(run(), live);
+}

@@ -1,0 +1,211 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { CloseCode, type ServerOptions } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createProvisioner } from './auth/provision.js';
+import { createTokenVerifier, tokenFromAuthorization, TokenError } from './auth/verify.js';
+import type { Viewer } from './auth/viewer.js';
+import type { Config } from './config.js';
+import type { Context, Services } from './context.js';
+import { openDatabase, type DatabaseHandle } from './db/client.js';
+import { migrate } from './db/migrate.js';
+import { unauthenticated } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { createPubSub, type PubSub } from './pubsub/index.js';
+import { createRelay, type Relay } from './pubsub/relay.js';
+import { schema } from './schema/index.js';
+
+export interface RealtimeServer {
+  /** http://host:port/graphql, known after start(). */
+  readonly url: string;
+  readonly port: number;
+  readonly database: DatabaseHandle;
+  readonly pubsub: PubSub;
+  readonly relay: Relay;
+  readonly log: Logger;
+  start(): Promise<void>;
+  /** Stops accepting, closes sockets with 1001, publishes what is committed, releases the relay. */
+  stop(): Promise<void>;
+}
+
+type WsExtra = {
+  viewer?: Viewer;
+  expiryTimer?: NodeJS.Timeout;
+};
+
+export async function createServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RealtimeServer> {
+  const verifyToken = await createTokenVerifier(config.jwt);
+  const database = await openDatabase(config);
+  await migrate(database);
+  const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
+  const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
+  const services: Services = { config, db: database.db, pubsub, log };
+  const provision = createProvisioner(database.db);
+  const metrics = createMetrics();
+
+  async function viewerFromToken(token: string | null): Promise<Viewer | null> {
+    if (token === null) return null;
+    const viewer = await verifyToken(token);
+    await provision(viewer);
+    return viewer;
+  }
+
+  const yoga = createYoga<{ viewer?: Viewer | null }, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Realtime marketplace API' } : false,
+    logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
+    maskedErrors: {
+      maskError: (error, message) => {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        log.error({ err: original ?? error }, 'internal error');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      },
+    },
+    context: async (initial: YogaInitialContext & { viewer?: Viewer | null }): Promise<Context> => {
+      if (initial.viewer !== undefined) return { viewer: initial.viewer, services };
+      const token = tokenFromAuthorization(initial.request.headers.get('authorization'));
+      try {
+        return { viewer: await viewerFromToken(token), services };
+      } catch (error) {
+        if (error instanceof TokenError) throw unauthenticated(error.message);
+        throw error;
+      }
+    },
+    plugins: [
+      useReadinessCheck({
+        endpoint: '/ready',
+        check: async () => {
+          try {
+            await Promise.all([database.ping(), pubsub.ping()]);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      }),
+    ],
+  });
+
+  const httpServer: HttpServer = createHttpServer(async (request, response) => {
+    if (request.url === '/metrics') {
+      metrics.subscriptions.set(pubsub.activeSubscriptions());
+      metrics.relayLeader.set(relay.isLeader ? 1 : 0);
+      response.setHeader('content-type', metrics.registry.contentType);
+      response.end(await metrics.registry.metrics());
+      return;
+    }
+    await yoga.handle(request, response);
+  });
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.wsMaxPayloadBytes });
+
+  useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      onConnect: async (ctx) => {
+        const payload = ctx.connectionParams ?? {};
+        const token = tokenFromAuthorization(payload['authorization'] ?? payload['Authorization'] ?? payload['token']);
+        let viewer: Viewer | null;
+        try {
+          viewer = await viewerFromToken(token);
+        } catch (error) {
+          if (!(error instanceof TokenError)) log.error({ err: error }, 'connection_init failed');
+          return false;
+        }
+        if (!viewer) return false;
+        ctx.extra.viewer = viewer;
+        const socket = ctx.extra.socket;
+        const msLeft = viewer.expiresAt * 1000 - Date.now();
+        // setTimeout fires at once above 2^31-1 ms; such tokens outlive any connection anyway.
+        if (msLeft < 2 ** 31 - 1) {
+          ctx.extra.expiryTimer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Token expired'), Math.max(0, msLeft));
+        }
+        metrics.connections.inc();
+        return true;
+      },
+      onClose: (ctx, code) => {
+        clearTimeout(ctx.extra.expiryTimer);
+        if (ctx.acknowledged) metrics.connections.dec();
+        metrics.closes.inc({ code: String(code ?? 0) });
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          viewer: ctx.extra.viewer ?? null,
+          request: ctx.extra.request,
+          params,
+        } as unknown as Parameters<typeof yoga.getEnveloped>[0]);
+        let document;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          document,
+          operationName: params.operationName ?? null,
+          variableValues: params.variables ?? null,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  let url = '';
+  let port = 0;
+
+  return {
+    get url() {
+      return url;
+    },
+    get port() {
+      return port;
+    },
+    database,
+    pubsub,
+    relay,
+    log,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => resolve());
+      });
+      port = (httpServer.address() as AddressInfo).port;
+      url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
+      relay.start();
+    },
+    async stop() {
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      for (const socket of wsServer.clients) closeSocket(socket);
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      httpServer.closeAllConnections();
+      await closed;
+      await relay.stop();
+      await yoga.dispose();
+      await pubsub.close();
+      await database.close();
+    },
+  };
+}
+
+/** Yoga's enveloped execute/subscribe travel to graphql-ws as the root value of each operation. */
+type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };
+
+function closeSocket(socket: WebSocket): void {
+  socket.close(1001, 'Server shutting down');
+}
