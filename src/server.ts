@@ -111,7 +111,13 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     {
       schema,
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      subscribe: async (args: ExecutionArgs) => {
+        const result = await (args.rootValue as Enveloped).subscribe(args);
+        if (isAsyncIterable(result) || !result.errors?.length) return result;
+        // A subscription refused at its start (NOT_FOUND, BAD_USER_INPUT, ...) is a
+        // graphql-ws `error` message for that id, as the contract says, not next+complete.
+        return failedStream(result.errors[0]!);
+      },
       onConnect: async (ctx) => {
         const payload = ctx.connectionParams ?? {};
         const token = tokenFromAuthorization(payload['authorization'] ?? payload['Authorization'] ?? payload['token']);
@@ -205,6 +211,14 @@ export async function createServer(config: Config, log: Logger = createLogger(co
 
 /** Yoga's enveloped execute/subscribe travel to graphql-ws as the root value of each operation. */
 type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+async function* failedStream(error: GraphQLError): AsyncGenerator<never> {
+  throw error;
+}
 
 function closeSocket(socket: WebSocket): void {
   socket.close(1001, 'Server shutting down');
