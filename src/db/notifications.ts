@@ -88,7 +88,8 @@ export interface NotificationContent {
 
 /**
  * One notification per recipient, in one statement; with no recipients given,
- * every known user. Returns how many were created.
+ * every known user. Recipients who muted the kind are skipped unless it is
+ * URGENT. Returns how many were created.
  */
 export async function createNotifications(db: Executor, recipients: readonly string[] | null, content: NotificationContent): Promise<number> {
   const data = content.data === undefined || content.data === null ? null : JSON.stringify(content.data);
@@ -100,6 +101,7 @@ export async function createNotifications(db: Executor, recipients: readonly str
     insert into notifications (user_id, kind, priority, title, body, data)
     select recipient.id, ${content.kind}, ${content.priority}, ${content.title}, ${content.body}, ${data}::jsonb
     from (${recipientIds}) as recipient (id)
+    where notification_wanted(recipient.id, ${content.kind}, ${content.priority})
     order by recipient.id
   `.execute(db);
   return Number(result.numAffectedRows ?? 0n);
