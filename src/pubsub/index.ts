@@ -8,6 +8,12 @@ import { idAfter, type TopicEvent, type TopicKey, type TopicName } from './topic
 export interface SubscribeOptions {
   /** Unread events a subscriber may hold before its stream fails. @default 10000 */
   limit?: number;
+  /**
+   * Drop events whose id is not after the last one seen (outbox events, which a
+   * relay fail-over may repeat). Ephemeral events (typing) set false.
+   * @default true
+   */
+  dedupe?: boolean;
 }
 
 export type Channel<T extends TopicName> = readonly [topic: T, key: TopicKey<T>];
@@ -77,7 +83,7 @@ function wrapEngine(
     kind,
     publish: (topic, key, event) => engine.publish(channelName(topic, key), event),
     async subscribe<T extends TopicName>(channels: Channel<T>[], options: SubscribeOptions = {}) {
-      const stream = new EventStream<TopicEvent<T>>(options.limit ?? 10_000, idAfter);
+      const stream = new EventStream<TopicEvent<T>>(options.limit ?? 10_000, options.dedupe === false ? () => true : idAfter);
       const ids: number[] = [];
       const unsubscribe = async () => {
         active -= 1;
