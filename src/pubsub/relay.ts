@@ -82,7 +82,8 @@ export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Re
   async function publishPending(current: DbSession): Promise<void> {
     for (;;) {
       const rows = await current.query<OutboxRecord>(
-        'select id::text, topic, payload, created_at from outbox where id > $1 order by id limit $2',
+        // Order by the bigint column: a bare `id` here would sort the text alias ("10" < "7").
+        'select outbox.id::text as id, topic, payload, created_at from outbox where outbox.id > $1 order by outbox.id limit $2',
         [lastPublishedId, BATCH_SIZE],
       );
       if (rows.length === 0) return;

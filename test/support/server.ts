@@ -105,6 +105,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   let output = '';
   const onData = (chunk: Buffer) => {
     output += chunk.toString();
+    if (process.env.TEST_SHOW_SERVER_OUTPUT) process.stderr.write(chunk);
     const match = /GraphQL API \(HTTP, WebSocket, SSE\): (\S+)/.exec(output);
     if (match) started.resolve(match[1]!);
   };

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeDocument, NotificationAddedDocument, SendNotificationDocument, UnreadCountChangedDocument } from './generated/graphql.js';
+import { httpData, wsConnect, type WsConnection } from './support/clients.js';
+import { eventually } from './support/deferred.js';
+import { createTestDatabase, startServerProcess, TEST_JWT_SECRET, TEST_REDIS_URL, token, type ServerProcess } from './support/server.js';
+import pg from 'pg';
+
+/** Whether a server process currently publishes the outbox, read from its /metrics. */
+async function isRelayLeader(process: ServerProcess): Promise<boolean> {
+  const text = await (await fetch(process.url.replace('/graphql', '/metrics'))).text();
+  return /^realtime_relay_leader 1$/m.test(text);
+}
+
+describe('a cluster of two server processes on one PostgreSQL and one Redis', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let env: Record<string, string>;
+  const processes: ServerProcess[] = [];
+  const sockets: WsConnection[] = [];
+  let sqlClient: pg.Client;
+
+  /** Two live processes, started as needed. */
+  async function runningPair(): Promise<[ServerProcess, ServerProcess]> {
+    let running = processes.filter((process) => process.child.exitCode === null && process.child.signalCode === null);
+    while (running.length < 2) {
+      const started = await startServerProcess(env);
+      processes.push(started);
+      running = [...running, started];
+    }
+    return [running[0]!, running[1]!];
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    env = {
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      RELAY_POLL_MS: '200',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      PUBSUB_PREFIX: `c${randomBytes(4).toString('hex')}:`,
+    };
+    sqlClient = new pg.Client({ connectionString: database.url });
+    await sqlClient.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(sockets.map((socket) => socket.dispose()));
+    await Promise.all(processes.map((process) => process.kill('SIGKILL')));
+    await sqlClient?.end();
+    await database?.drop();
+  });
+
+  it('delivers what is written through one process to a subscriber on the other, once', async () => {
+    const [a, b] = await runningPair();
+    const customer = await token({ sub: 'cluster-user', role: 'customer' });
+    const admin = await token({ sub: 'cluster-admin', role: 'admin' });
+    await httpData(a.url, MeDocument, {}, customer);
+    const socket = wsConnect(b.url, { authorization: `Bearer ${customer}` });
+    sockets.push(socket);
+    const added = socket.subscribe(NotificationAddedDocument, {});
+    const counts = socket.subscribe(UnreadCountChangedDocument);
+    expect(await counts.next()).toEqual({ unreadCountChanged: 0 });
+
+    await httpData(a.url, SendNotificationDocument, { input: { userIds: ['cluster-user'], title: 'first', body: 'via A' } }, admin);
+    await httpData(b.url, SendNotificationDocument, { input: { userIds: ['cluster-user'], title: 'second', body: 'via B' } }, admin);
+    const titles = (await added.take(2)).map((event) => event.notificationAdded.title);
+    expect(titles).toEqual(['first', 'second']);
+    expect(await counts.next()).toEqual({ unreadCountChanged: 1 });
+    expect(await counts.next()).toEqual({ unreadCountChanged: 2 });
+
+    // Exactly one process leads the relay; a third notification still arrives once.
+    const leaders = await Promise.all([a, b].map(isRelayLeader));
+    expect(leaders.filter(Boolean)).toHaveLength(1);
+    await sqlClient.query(`insert into notifications (user_id, title) values ('cluster-user', 'third')`);
+    expect((await added.next()).notificationAdded.title).toBe('third');
+    expect(added.pending).toBe(0);
+  });
+
+  it('loses no event when the relay leader is killed mid-stream', async () => {
+    const running = await runningPair();
+    const leader = await eventually(async () => {
+      for (const process of running) if (await isRelayLeader(process)) return process;
+      return undefined;
+    }, 'a relay leader');
+    const survivor = running.find((process) => process !== leader)!;
+    const userId = 'failover-user';
+    const customer = await token({ sub: userId, role: 'customer' });
+    await httpData(survivor.url, MeDocument, {}, customer);
+    const socket = wsConnect(survivor.url, { authorization: `Bearer ${customer}` });
+    sockets.push(socket);
+    const added = socket.subscribe(NotificationAddedDocument, {});
+    // Subscriptions have no ack: a first event proves this one is live before the stream starts.
+    await eventually(async () => {
+      await sqlClient.query(`insert into notifications (user_id, title) values ($1, 'warm-up')`, [userId]);
+      return added.next(1000).then(
+        () => true,
+        () => undefined,
+      );
+    }, 'the subscription to go live');
+    while (added.pending > 0) await added.next();
+
+    const total = 300;
+    const writes = (async () => {
+      for (let i = 1; i <= total; i += 1) {
+        await sqlClient.query('insert into notifications (user_id, title) values ($1, $2)', [userId, `n${i}`]);
+        if (i === 100) await leader.kill('SIGKILL');
+      }
+    })();
+    const received: string[] = [];
+    while (received.length < total) {
+      const event = await added.next(15_000).catch((error: Error) => {
+        const missing = Array.from({ length: total }, (_, i) => `n${i + 1}`).filter((title) => !received.includes(title));
+        throw new Error(`${error.message} after ${received.length} events; missing ${missing.join(",")}`);
+      });
+      received.push(event.notificationAdded.title);
+    }
+    await writes;
+    expect(received).toEqual(Array.from({ length: total }, (_, i) => `n${i + 1}`));
+    expect(await isRelayLeader(survivor)).toBe(true);
+    // Nothing repeated after the last one.
+    await sqlClient.query(`insert into notifications (user_id, title) values ($1, 'sentinel')`, [userId]);
+    expect((await added.next()).notificationAdded.title).toBe('sentinel');
+  });
+});
