@@ -82,3 +82,75 @@ export function currentThenChanges<Event extends { id: string }, Value>(live: Ev
   }
   return closingWith(run(), live);
 }
+
+/**
+ * For latest-state streams over many keys (order tracking): reads `live` as
+ * events arrive and keeps only the newest event per key, so a consumer that
+ * falls behind gets the latest state of each key instead of a backlog, and
+ * never overflows the live buffer. Each `next()` hands over everything
+ * pending, one event per key, in the order of their newest events.
+ */
+export function latestPerKey<Event extends { id: string }>(
+  live: EventStream<Event>,
+  keyOf: (event: Event) => string,
+  /** Distinct keys pending at once before the stream fails as too slow. @default 10000 */
+  maxKeys = 10_000,
+): AsyncIterableIterator<Event[]> & { return(): Promise<IteratorResult<Event[]>> } {
+  const pending = new Map<string, Event>();
+  let failure: Error | null = null;
+  let finished = false;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    const resolve = wake;
+    wake = null;
+    resolve?.();
+  };
+
+  void (async () => {
+    try {
+      for await (const event of live) {
+        const key = keyOf(event);
+        pending.delete(key);
+        pending.set(key, event);
+        if (pending.size > maxKeys) throw new Error('Subscriber is too slow; events were dropped');
+        signal();
+      }
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      pending.clear();
+    } finally {
+      finished = true;
+      signal();
+    }
+  })();
+
+  return {
+    async next(): Promise<IteratorResult<Event[]>> {
+      for (;;) {
+        if (pending.size > 0) {
+          const batch = [...pending.values()];
+          pending.clear();
+          return { value: batch, done: false };
+        }
+        if (failure) {
+          const error = failure;
+          failure = null;
+          throw error;
+        }
+        if (finished) return { value: undefined, done: true };
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    async return() {
+      await live.return();
+      return { value: undefined, done: true };
+    },
+    async throw(error: unknown) {
+      await live.return();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
