@@ -20,6 +20,8 @@ export interface Config {
   limits: Limits;
   /** How often the relay polls the outbox when no NOTIFY arrives. @default 1000 */
   relayPollMs: number;
+  presence: PresenceConfig;
+  webhook: WebhookConfig;
   /** @default 'info' */
   logLevel: string;
   /** Graphiql page at GET /graphql. @default on unless production */
@@ -41,6 +43,33 @@ export interface Limits {
   pageSizeMax: number;
   /** @default 65536 */
   wsMaxPayloadBytes: number;
+}
+
+export interface PresenceConfig {
+  /** How often each process renews its heartbeat in Redis (PRESENCE_HEARTBEAT_MS). @default 5000 */
+  heartbeatMs: number;
+  /** A process silent this long counts as dead and its users go offline (PRESENCE_TTL_MS). @default 20000 */
+  ttlMs: number;
+}
+
+/** Offline delivery of notifications by webhook (CONTRACT.md "Offline delivery"). */
+export interface WebhookConfig {
+  /** OFFLINE_WEBHOOK_URL; null: no offline delivery. */
+  url: string | null;
+  /** WEBHOOK_SECRET, the HMAC key of X-Signature; required with a URL in production. @default '' */
+  secret: string;
+  /** Unread this long after creation (OFFLINE_DELAY_S) while the user is offline: sent. @default 30 */
+  offlineDelayS: number;
+  /** First retry after this (WEBHOOK_RETRY_BASE_MS), doubling. @default 1000 */
+  retryBaseMs: number;
+  /** Longest wait between two attempts (WEBHOOK_RETRY_MAX_MS). @default 600000 */
+  retryMaxMs: number;
+  /** One attempt's timeout (WEBHOOK_TIMEOUT_MS). @default 10000 */
+  timeoutMs: number;
+  /** No attempt after a notification is this old (WEBHOOK_GIVE_UP_S). @default 86400 */
+  giveUpS: number;
+  /** How often each process looks for due deliveries (WEBHOOK_POLL_MS). @default 1000 */
+  pollMs: number;
 }
 
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-not-for-production';
@@ -119,6 +148,29 @@ function jwtConfig(env: Env, production: boolean): JwtConfig {
   return { kind: 'secret', secret: new TextEncoder().encode(DEVELOPMENT_JWT_SECRET), development: true, issuer, audience };
 }
 
+function presenceConfig(env: Env): PresenceConfig {
+  const heartbeatMs = integer(env, 'PRESENCE_HEARTBEAT_MS', 5000, 50, 60_000);
+  const ttlMs = integer(env, 'PRESENCE_TTL_MS', 20_000, 150, 600_000);
+  if (ttlMs < 2 * heartbeatMs) throw new ConfigError('PRESENCE_TTL_MS', `must be at least twice PRESENCE_HEARTBEAT_MS (${heartbeatMs})`);
+  return { heartbeatMs, ttlMs };
+}
+
+function webhookConfig(env: Env, production: boolean): WebhookConfig {
+  const webhookUrl = url(env, 'OFFLINE_WEBHOOK_URL', ['http:', 'https:']);
+  const secret = text(env, 'WEBHOOK_SECRET');
+  if (webhookUrl && !secret && production) throw new ConfigError('WEBHOOK_SECRET', 'is required with OFFLINE_WEBHOOK_URL when NODE_ENV=production');
+  return {
+    url: webhookUrl,
+    secret: secret ?? '',
+    offlineDelayS: integer(env, 'OFFLINE_DELAY_S', 30, 0, 86_400),
+    retryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', 1000, 10, 3_600_000),
+    retryMaxMs: integer(env, 'WEBHOOK_RETRY_MAX_MS', 600_000, 10, 86_400_000),
+    timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    giveUpS: integer(env, 'WEBHOOK_GIVE_UP_S', 86_400, 1, 30 * 86_400),
+    pollMs: integer(env, 'WEBHOOK_POLL_MS', 1000, 10, 60_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const environment = nodeEnv(env);
   const production = environment === 'production';
@@ -139,6 +191,8 @@ export function loadConfig(env: Env = process.env): Config {
       wsMaxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     },
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 60_000),
+    presence: presenceConfig(env),
+    webhook: webhookConfig(env, production),
     logLevel: text(env, 'LOG_LEVEL') ?? (environment === 'test' ? 'warn' : 'info'),
     graphiql: boolean(env, 'GRAPHIQL', !production),
   };

@@ -2,6 +2,7 @@ import type { Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import type { Logger } from './log.js';
+import type { Presence } from './presence/index.js';
 import type { PubSub } from './pubsub/index.js';
 
 /** Long-lived parts of the server that resolvers use. */
@@ -10,6 +11,8 @@ export interface Services {
   db: Db;
   pubsub: PubSub;
   log: Logger;
+  /** Who is online, cluster-wide. */
+  presence: Presence;
 }
 
 /** The GraphQL context of one operation. */

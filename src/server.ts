@@ -17,7 +17,10 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
+import { createPresence } from './presence/index.js';
+import { usePresenceOfStreams } from './presence/sse.js';
 import { schema } from './schema/index.js';
+import { createWebhookSender } from './webhook/sender.js';
 
 export interface RealtimeServer {
   /** http://host:port/graphql, known after start(). */
@@ -35,6 +38,8 @@ export interface RealtimeServer {
 type WsExtra = {
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
+  /** Ends this connection's share in its user's presence. */
+  releasePresence?: () => void;
 };
 
 export async function createServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RealtimeServer> {
@@ -43,9 +48,11 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   await migrate(database);
   const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
   const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
-  const services: Services = { config, db: database.db, pubsub, log };
+  const presence = createPresence({ config, db: database.db, pubsub, log });
+  const services: Services = { config, db: database.db, pubsub, log, presence };
   const provision = createProvisioner(database.db);
   const metrics = createMetrics();
+  const webhook = createWebhookSender({ config: config.webhook, db: database.db, presence, log, registry: metrics.registry });
 
   async function viewerFromToken(token: string | null): Promise<Viewer | null> {
     if (token === null) return null;
@@ -80,6 +87,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       }
     },
     plugins: [
+      usePresenceOfStreams(presence),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
@@ -136,11 +144,14 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         if (msLeft < 2 ** 31 - 1) {
           ctx.extra.expiryTimer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Token expired'), Math.max(0, msLeft));
         }
+        // A socket that closed while we verified the token has had its onClose already.
+        if (socket.readyState !== socket.CLOSED) ctx.extra.releasePresence = presence.hold(viewer.id);
         metrics.connections.inc();
         return true;
       },
       onClose: (ctx, code) => {
         clearTimeout(ctx.extra.expiryTimer);
+        ctx.extra.releasePresence?.();
         if (ctx.acknowledged) metrics.connections.dec();
         metrics.closes.inc({ code: String(code ?? 0) });
       },
@@ -187,6 +198,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     relay,
     log,
     async start() {
+      await presence.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => resolve());
@@ -194,6 +206,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       port = (httpServer.address() as AddressInfo).port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
       relay.start();
+      webhook.start();
     },
     async stop() {
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -201,6 +214,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
       httpServer.closeAllConnections();
       await closed;
+      await webhook.stop();
+      await presence.stop();
       await relay.stop();
       await yoga.dispose();
       await pubsub.close();

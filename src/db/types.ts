@@ -48,12 +48,47 @@ export interface OutboxRelayTable {
   updated_at: UpdatedAt;
 }
 
+export interface NotificationPreferencesTable {
+  user_id: string;
+  kind: string;
+  in_app: Generated<boolean>;
+  offline: Generated<boolean>;
+  updated_at: UpdatedAt;
+}
+
+/** When each user's last connection closed, kept across restarts. */
+export interface UserPresenceTable {
+  user_id: string;
+  last_seen_at: Date;
+}
+
+export type WebhookDeliveryState = 'pending' | 'sent' | 'skipped' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  notification_id: ColumnType<string, string, never>;
+  state: Generated<WebhookDeliveryState>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string, Date | string>;
+  last_error: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface WebhookCursorTable {
+  id: number;
+  last_notification_id: ColumnType<string, never, string>;
+}
+
 export interface Database {
   users: UsersTable;
   partners: PartnersTable;
   notifications: NotificationsTable;
   outbox: OutboxTable;
   outbox_relay: OutboxRelayTable;
+  notification_preferences: NotificationPreferencesTable;
+  user_presence: UserPresenceTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_cursor: WebhookCursorTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -61,3 +96,4 @@ export type PartnerRow = Selectable<PartnersTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type NewNotification = Insertable<NotificationsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type NotificationPreferenceRow = Selectable<NotificationPreferencesTable>;

@@ -24,8 +24,23 @@ export interface NotificationRead {
   notificationIds: string[];
 }
 
+/** Ephemeral (never in the outbox): a user came online or went offline, cluster-wide. */
+export interface PresenceChanged {
+  /** The user's presence version as a string; presence streams subscribe without dedupe and order by version. */
+  id: string;
+  userId: string;
+  online: boolean;
+  /** Increases with every change of this user's presence. */
+  version: number;
+  /** ISO time the last connection closed; null while online. */
+  lastSeenAt: string | null;
+}
+
 /** Channel name → [key, event]; publish and subscribe cannot disagree. */
 export interface Topics {
+  'presence.changed': [userId: string, event: PresenceChanged];
+  /** Every outbox event on one channel, for the admin activity feed; subscribers filter by topic. */
+  activity: [all: 'all', event: OutboxEvent<unknown>];
   'notification.created': [userId: string, event: OutboxEvent<NotificationCreated>];
   'notification.read': [userId: string, event: OutboxEvent<NotificationRead>];
 }
@@ -37,8 +52,13 @@ export type TopicEvent<T extends TopicName> = Topics[T][1];
 /** A message for one channel: what the relay hands to PubSub.publish. */
 export type Delivery = { [T in TopicName]: { topic: T; key: TopicKey<T>; event: TopicEvent<T> } }[TopicName];
 
-/** Where an outbox row goes. Rows of topics this process does not know go nowhere. */
+/** Where an outbox row goes: its topic's channels, and the activity feed, which carries every row. */
 export function routeOutboxEvent(event: OutboxEvent<unknown>): Delivery[] {
+  return [...routeByTopic(event), { topic: 'activity', key: 'all', event }];
+}
+
+/** Rows of topics this process does not know go nowhere (but still to the activity feed). */
+function routeByTopic(event: OutboxEvent<unknown>): Delivery[] {
   switch (event.topic) {
     case 'notification.created': {
       const typed = event as OutboxEvent<NotificationCreated>;

@@ -1,0 +1,56 @@
+import type { ActivityItem } from '../db/activity.js';
+import { listActivity } from '../db/activity.js';
+import { badInput } from '../errors.js';
+import { ActivityConnection, ActivityEvent } from '../schema/activity.js';
+import { builder } from '../schema/builder.js';
+import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
+import { closingWith } from './streams.js';
+
+const TOPIC_MAX = 100;
+
+function topicFilter(topic: string | null | undefined): string | null {
+  if (topic === null || topic === undefined) return null;
+  if (topic.length === 0 || topic.length > TOPIC_MAX) throw badInput('topic', `must be 1–${TOPIC_MAX} characters`);
+  return topic;
+}
+
+builder.queryField('activity', (t) =>
+  t.field({
+    type: ActivityConnection,
+    description: 'ADMIN only. Newest first.',
+    authScopes: { admin: true },
+    args: {
+      first: t.arg.int({ defaultValue: 50 }),
+      after: t.arg.string(),
+      topic: t.arg.string(),
+    },
+    resolve: async (_root, args, context) => {
+      const { config, db } = context.services;
+      const size = pageSize(args.first, 50, config.limits.pageSizeMax);
+      const rows = await listActivity(db, { limit: size + 1, beforeId: decodeCursor(args.after), topic: topicFilter(args.topic) });
+      return toPage(rows, size);
+    },
+  }),
+);
+
+builder.subscriptionField('activityAdded', (t) =>
+  t.field({
+    type: ActivityEvent,
+    description: 'ADMIN only: every durable event, live.',
+    authScopes: { admin: true },
+    args: { topic: t.arg.string() },
+    subscribe: async (_root, args, context) => {
+      const topic = topicFilter(args.topic);
+      // One channel carries every outbox event; filtering here costs a string compare per event.
+      const live = await context.services.pubsub.subscribe([['activity', 'all']]);
+      async function* run(): AsyncGenerator<ActivityItem> {
+        for await (const event of live) {
+          if (topic !== null && event.topic !== topic) continue;
+          yield { id: event.id, topic: event.topic, payload: event.payload, createdAt: event.createdAt };
+        }
+      }
+      return closingWith(run(), live);
+    },
+    resolve: (item) => item,
+  }),
+);
