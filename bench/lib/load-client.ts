@@ -1,0 +1,110 @@
+/**
+ * The load process: opens N WebSocket connections to a server and reports
+ * what arrives. Speaks graphql-transport-ws itself (lean: no client library
+ * per socket) or, against the raw baseline, nothing at all.
+ *
+ * Controlled over IPC by bench/fanout.ts:
+ *   → { kind: 'connect', url, mode: 'graphql' | 'raw', tokens, subscriptions: string[] }
+ *   ← { kind: 'connected', failed }
+ *   → { kind: 'collect', expected, timeoutMs }   ← { kind: 'collected', received, latencies }
+ */
+import WebSocket from 'ws';
+
+interface ConnectCommand {
+  kind: 'connect';
+  url: string;
+  mode: 'graphql' | 'raw';
+  tokens: string[];
+  subscriptions: string[];
+}
+interface CollectCommand {
+  kind: 'collect';
+  expected: number;
+  timeoutMs: number;
+}
+type Command = ConnectCommand | CollectCommand | { kind: 'close' };
+
+const sockets: WebSocket[] = [];
+let received = 0;
+let latencies: number[] = [];
+let onReceive: (() => void) | null = null;
+
+/** Frames carry their send time as `t:<epoch ms>`, or their commit time as `updatedAt`. */
+function sentAt(text: string): number | null {
+  const stamp = /t:(\d{13})/.exec(text);
+  if (stamp) return Number(stamp[1]);
+  const updatedAt = /"updatedAt":"([^"]+)"/.exec(text);
+  return updatedAt ? Date.parse(updatedAt[1]!) : null;
+}
+
+function record(data: WebSocket.RawData): void {
+  const text = data.toString();
+  if (text.includes('"type":"connection_ack"') || text.includes('"type":"pong"') || text.includes('"type":"complete"')) return;
+  const sent = sentAt(text);
+  if (sent === null) return;
+  received += 1;
+  latencies.push(Date.now() - sent);
+  onReceive?.();
+}
+
+function open(command: ConnectCommand, index: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(command.url, command.mode === 'graphql' ? 'graphql-transport-ws' : undefined);
+    sockets.push(socket);
+    socket.once('error', reject);
+    socket.on('open', () => {
+      if (command.mode === 'raw') return resolve();
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${command.tokens[index]}` } }));
+    });
+    socket.on('message', (data) => {
+      if (command.mode === 'graphql' && data.toString().includes('"connection_ack"')) {
+        command.subscriptions.forEach((query, id) => socket.send(JSON.stringify({ id: String(id + 1), type: 'subscribe', payload: { query } })));
+        resolve();
+        return;
+      }
+      record(data);
+    });
+    socket.on('close', (code) => reject(new Error(`closed with ${code}`)));
+  });
+}
+
+async function connect(command: ConnectCommand): Promise<number> {
+  let failed = 0;
+  const batch = 200;
+  for (let start = 0; start < command.tokens.length; start += batch) {
+    const opening = [];
+    for (let i = start; i < Math.min(start + batch, command.tokens.length); i += 1) opening.push(open(command, i).catch(() => (failed += 1)));
+    await Promise.all(opening);
+  }
+  return failed;
+}
+
+function collect(command: CollectCommand): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, command.timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      onReceive = null;
+      resolve();
+    }
+    if (received >= command.expected) return done();
+    onReceive = () => {
+      if (received >= command.expected) done();
+    };
+  });
+}
+
+process.on('message', async (command: Command) => {
+  if (command.kind === 'connect') {
+    const failed = await connect(command);
+    process.send!({ kind: 'connected', failed });
+  } else if (command.kind === 'collect') {
+    await collect(command);
+    process.send!({ kind: 'collected', received, latencies });
+    received = 0;
+    latencies = [];
+  } else {
+    for (const socket of sockets) socket.terminate();
+    process.exit(0);
+  }
+});
