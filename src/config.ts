@@ -20,6 +20,8 @@ export interface Config {
   limits: Limits;
   /** How often the relay polls the outbox when no NOTIFY arrives. @default 1000 */
   relayPollMs: number;
+  /** How long a typing=true signal lasts unless renewed. @default 5000 */
+  typingLapseMs: number;
   presence: PresenceConfig;
   webhook: WebhookConfig;
   /** @default 'info' */
@@ -43,6 +45,16 @@ export interface Limits {
   pageSizeMax: number;
   /** @default 65536 */
   wsMaxPayloadBytes: number;
+  /** Characters of a chat message body, after trimming. @default 4000 */
+  messageBodyMax: number;
+  /** sendMessage calls per user per window. @default 30 */
+  sendMessagePerWindow: number;
+  /** @default 10000 */
+  sendMessageWindowMs: number;
+  /** setTyping calls per user per window. @default 5 */
+  typingPerWindow: number;
+  /** @default 1000 */
+  typingWindowMs: number;
 }
 
 export interface PresenceConfig {
@@ -189,8 +201,14 @@ export function loadConfig(env: Env = process.env): Config {
       markReadMaxIds: integer(env, 'MARK_READ_MAX_IDS', 500, 1, 10_000),
       pageSizeMax: integer(env, 'PAGE_SIZE_MAX', 100, 1, 1000),
       wsMaxPayloadBytes: integer(env, 'WS_MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+      messageBodyMax: integer(env, 'MESSAGE_BODY_MAX', 4000, 1, 100_000),
+      sendMessagePerWindow: integer(env, 'SEND_MESSAGE_LIMIT', 30, 1, 1_000_000),
+      sendMessageWindowMs: integer(env, 'SEND_MESSAGE_WINDOW_MS', 10_000, 100, 3_600_000),
+      typingPerWindow: integer(env, 'TYPING_LIMIT', 5, 1, 1_000_000),
+      typingWindowMs: integer(env, 'TYPING_WINDOW_MS', 1000, 100, 3_600_000),
     },
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 60_000),
+    typingLapseMs: integer(env, 'TYPING_LAPSE_MS', 5000, 50, 600_000),
     presence: presenceConfig(env),
     webhook: webhookConfig(env, production),
     logLevel: text(env, 'LOG_LEVEL') ?? (environment === 'test' ? 'warn' : 'info'),

@@ -4,6 +4,7 @@ import type { Db } from './db/client.js';
 import type { Logger } from './log.js';
 import type { Presence } from './presence/index.js';
 import type { PubSub } from './pubsub/index.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /** Long-lived parts of the server that resolvers use. */
 export interface Services {
@@ -11,6 +12,8 @@ export interface Services {
   db: Db;
   pubsub: PubSub;
   log: Logger;
+  /** Per-user limits, shared by the cluster when Redis is configured. */
+  rateLimiter: RateLimiter;
   /** Who is online, cluster-wide. */
   presence: Presence;
 }

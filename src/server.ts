@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
+import { createRateLimiter } from './rate-limiter.js';
 import { createPresence } from './presence/index.js';
 import { usePresenceOfStreams } from './presence/sse.js';
 import { schema } from './schema/index.js';
@@ -49,7 +50,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
   const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
   const presence = createPresence({ config, db: database.db, pubsub, log });
-  const services: Services = { config, db: database.db, pubsub, log, presence };
+  const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
+  const services: Services = { config, db: database.db, pubsub, log, presence, rateLimiter };
   const provision = createProvisioner(database.db);
   const metrics = createMetrics();
   const webhook = createWebhookSender({ config: config.webhook, db: database.db, presence, log, registry: metrics.registry });
@@ -219,6 +221,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       await relay.stop();
       await yoga.dispose();
       await pubsub.close();
+      await rateLimiter.close();
       await database.close();
     },
   };

@@ -79,6 +79,35 @@ export interface WebhookCursorTable {
   last_notification_id: ColumnType<string, never, string>;
 }
 
+export type ConversationKindName = 'ORDER' | 'DIRECT';
+
+export interface ConversationsTable {
+  id: Id;
+  kind: ConversationKindName;
+  order_id: ColumnType<string | null, string | number | bigint | null | undefined, never>;
+  direct_user_low: string | null;
+  direct_user_high: string | null;
+  created_at: CreatedAt;
+}
+
+export interface ConversationParticipantsTable {
+  conversation_id: ColumnType<string, string | number | bigint, never>;
+  user_id: string;
+  last_read_message_id: ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface MessagesTable {
+  id: Id;
+  conversation_id: ColumnType<string, string | number | bigint, never>;
+  sender_id: string;
+  body: string;
+  reply_to_id: ColumnType<string | null, string | number | bigint | null | undefined, never>;
+  client_message_id: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   users: UsersTable;
   partners: PartnersTable;
@@ -89,6 +118,9 @@ export interface Database {
   user_presence: UserPresenceTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_cursor: WebhookCursorTable;
+  conversations: ConversationsTable;
+  conversation_participants: ConversationParticipantsTable;
+  messages: MessagesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -97,3 +129,5 @@ export type NotificationRow = Selectable<NotificationsTable>;
 export type NewNotification = Insertable<NotificationsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NotificationPreferenceRow = Selectable<NotificationPreferencesTable>;
+export type ConversationRow = Selectable<ConversationsTable>;
+export type MessageRow = Selectable<MessagesTable>;

@@ -36,6 +36,34 @@ export interface PresenceChanged {
   lastSeenAt: string | null;
 }
 
+export interface MessageCreated {
+  messageId: string;
+  conversationId: string;
+  senderId: string;
+  replyToId: string | null;
+}
+
+/** The typist as a typing signal carries them, so subscribers need not read the user row per event. */
+export interface TypingUser {
+  id: string;
+  role: 'CUSTOMER' | 'PARTNER' | 'ADMIN';
+  displayName: string;
+  partnerId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Ephemeral (never in the outbox): published by setTyping and sendMessage. */
+export interface TypingSignal {
+  /** Unique per signal; typing streams subscribe without dedupe, so ids need not increase. */
+  id: string;
+  conversationId: string;
+  user: TypingUser;
+  typing: boolean;
+  /** ISO time a typing=true lapses; for typing=false, when it was sent. */
+  expiresAt: string;
+}
+
 /** Channel name → [key, event]; publish and subscribe cannot disagree. */
 export interface Topics {
   'presence.changed': [userId: string, event: PresenceChanged];
@@ -43,6 +71,8 @@ export interface Topics {
   activity: [all: 'all', event: OutboxEvent<unknown>];
   'notification.created': [userId: string, event: OutboxEvent<NotificationCreated>];
   'notification.read': [userId: string, event: OutboxEvent<NotificationRead>];
+  'message.created': [conversationId: string, event: OutboxEvent<MessageCreated>];
+  'chat.typing': [conversationId: string, event: TypingSignal];
 }
 
 export type TopicName = keyof Topics;
@@ -67,6 +97,10 @@ function routeByTopic(event: OutboxEvent<unknown>): Delivery[] {
     case 'notification.read': {
       const typed = event as OutboxEvent<NotificationRead>;
       return [{ topic: 'notification.read', key: typed.payload.userId, event: typed }];
+    }
+    case 'message.created': {
+      const typed = event as OutboxEvent<MessageCreated>;
+      return [{ topic: 'message.created', key: typed.payload.conversationId, event: typed }];
     }
     default:
       return [];

@@ -1,0 +1,51 @@
+export interface BatchLoaderOptions {
+  /**
+   * Keep this many loaded values for later calls; only for rows that never
+   * change (messages). 0 keeps nothing past the batch.
+   * @default 0
+   */
+  cacheSize?: number;
+}
+
+export type BatchLoader<K, V> = (key: K) => Promise<V | undefined>;
+
+/**
+ * Loads by key, collecting the keys asked for until the next turn of the
+ * event loop into one query. One event reaching many subscribers of a process
+ * makes them all ask at once: one query per event, not one per subscriber.
+ */
+export function createBatchLoader<K, V>(load: (keys: K[]) => Promise<Map<K, V>>, options: BatchLoaderOptions = {}): BatchLoader<K, V> {
+  const cacheSize = options.cacheSize ?? 0;
+  const cache = new Map<K, V>();
+  let open: { keys: Set<K>; result: Promise<Map<K, V>> } | null = null;
+
+  function remember(key: K, value: V): void {
+    if (cacheSize === 0) return;
+    cache.delete(key);
+    cache.set(key, value);
+    // A Map iterates in insertion order: the first key is the least recently stored.
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as K);
+  }
+
+  function currentBatch(): { keys: Set<K>; result: Promise<Map<K, V>> } {
+    if (open) return open;
+    const keys = new Set<K>();
+    const result = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      // Keys asked for from now on go into the next batch.
+      open = null;
+      return load([...keys]);
+    });
+    open = { keys, result };
+    return open;
+  }
+
+  return async (key) => {
+    const cached = cache.get(key);
+    if (cached !== undefined) return cached;
+    const batch = currentBatch();
+    batch.keys.add(key);
+    const value = (await batch.result).get(key);
+    if (value !== undefined) remember(key, value);
+    return value;
+  };
+}

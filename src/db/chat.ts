@@ -1,0 +1,228 @@
+import { sql } from 'kysely';
+import type { Viewer } from '../auth/viewer.js';
+import { createBatchLoader, type BatchLoader } from './batch.js';
+import type { Db } from './client.js';
+import type { ConversationRow, MessageRow, UserRow } from './types.js';
+import { findUsers } from './users.js';
+
+/** A conversation as one viewer sees it: `member` per conversation_members() (migrations/…_chat.sql). */
+export interface ConversationAccess {
+  conversation: ConversationRow;
+  member: boolean;
+}
+
+export async function findConversationAccess(db: Db, conversationId: string, userId: string): Promise<ConversationAccess | undefined> {
+  const row = await db
+    .selectFrom('conversations as c')
+    .selectAll('c')
+    .select(sql<boolean>`exists (select 1 from conversation_members(c.id) as m (user_id) where m.user_id = ${userId})`.as('member'))
+    .where('c.id', '=', conversationId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { member, ...conversation } = row;
+  return { conversation, member };
+}
+
+/** The DIRECT conversation of two users, created on first use; the same one whoever asks. */
+export async function openDirectConversation(db: Db, userA: string, userB: string): Promise<ConversationRow> {
+  // The database orders the pair (its collation, not JavaScript's, is what the check constraint uses).
+  // Concurrent first opens race on the unique pair; the loser reads the winner's row.
+  await sql`
+    insert into conversations (kind, direct_user_low, direct_user_high)
+    values ('DIRECT', least(${userA}::text, ${userB}::text), greatest(${userA}::text, ${userB}::text))
+    on conflict (direct_user_low, direct_user_high) do nothing
+  `.execute(db);
+  return db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('direct_user_low', '=', sql<string>`least(${userA}::text, ${userB}::text)`)
+    .where('direct_user_high', '=', sql<string>`greatest(${userA}::text, ${userB}::text)`)
+    .executeTakeFirstOrThrow();
+}
+
+export interface OrderParties {
+  id: string;
+  customer_id: string;
+  partner_id: string | null;
+}
+
+export async function findOrderParties(db: Db, orderId: string): Promise<OrderParties | undefined> {
+  const result = await sql<OrderParties>`select id::text, customer_id, partner_id from orders where id = ${orderId}`.execute(db);
+  return result.rows[0];
+}
+
+/** Whether the viewer may use the order's conversation: its customer, its assigned partner's users, admins. */
+export function takesPartInOrder(viewer: Viewer, order: OrderParties): boolean {
+  return viewer.role === 'ADMIN' || order.customer_id === viewer.id || (viewer.partnerId !== null && order.partner_id === viewer.partnerId);
+}
+
+export async function openOrderConversation(db: Db, orderId: string): Promise<ConversationRow> {
+  await sql`
+    insert into conversations (kind, order_id) values ('ORDER', ${orderId})
+    on conflict (order_id) do nothing
+  `.execute(db);
+  return db.selectFrom('conversations').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
+}
+
+/**
+ * Newest first: the conversations the viewer takes part in (ADMIN: all). An
+ * order's conversation follows the order's current customer and partner.
+ */
+export async function listConversations(db: Db, viewer: Viewer, beforeId: string | null, limit: number): Promise<ConversationRow[]> {
+  let select = db.selectFrom('conversations as c').selectAll('c');
+  if (viewer.role !== 'ADMIN') {
+    const visible = sql<string>`(
+      select id from conversations where direct_user_low = ${viewer.id}
+      union all
+      select id from conversations where direct_user_high = ${viewer.id}
+      union all
+      select c.id from conversations c join orders o on o.id = c.order_id where o.customer_id = ${viewer.id}
+      union all
+      select c.id from conversations c join orders o on o.id = c.order_id where o.partner_id = ${viewer.partnerId}
+    )`;
+    select = select.where('c.id', 'in', visible);
+  }
+  if (beforeId !== null) select = select.where('c.id', '<', beforeId);
+  return select.orderBy('c.id', 'desc').limit(limit).execute();
+}
+
+/** The users who take part right now, in id order; members never seen as users are left out. */
+export async function listParticipants(db: Db, conversationId: string): Promise<UserRow[]> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', 'in', sql<string>`(select user_id from conversation_members(${conversationId}) as m (user_id))`)
+    .orderBy('id')
+    .execute();
+}
+
+/** Newest first. */
+export async function listMessages(db: Db, conversationId: string, beforeId: string | null, limit: number): Promise<MessageRow[]> {
+  let select = db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
+  if (beforeId !== null) select = select.where('id', '<', beforeId);
+  return select.orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** Oldest first: what a resuming subscriber missed. */
+export async function listMessagesAfter(db: Db, conversationId: string, afterId: string, limit: number): Promise<MessageRow[]> {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('id', '>', afterId)
+    .orderBy('id', 'asc')
+    .limit(limit)
+    .execute();
+}
+
+export async function findMessage(db: Db, id: string): Promise<MessageRow | undefined> {
+  return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findMessageByClientId(db: Db, senderId: string, clientMessageId: string): Promise<MessageRow | undefined> {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('sender_id', '=', senderId)
+    .where('client_message_id', '=', clientMessageId)
+    .executeTakeFirst();
+}
+
+export async function lastMessage(db: Db, conversationId: string): Promise<MessageRow | undefined> {
+  return db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+}
+
+export interface NewMessage {
+  conversationId: string;
+  senderId: string;
+  body: string;
+  replyToId: string | null;
+  clientMessageId: string | null;
+}
+
+/**
+ * Inserts the message; the triggers emit message.created, advance the
+ * sender's read state and notify the others. Undefined when the sender's
+ * clientMessageId was taken meanwhile (a concurrent retry won).
+ */
+export async function insertMessage(db: Db, message: NewMessage): Promise<MessageRow | undefined> {
+  return db
+    .insertInto('messages')
+    .values({
+      conversation_id: message.conversationId,
+      sender_id: message.senderId,
+      body: message.body,
+      reply_to_id: message.replyToId,
+      client_message_id: message.clientMessageId,
+    })
+    .onConflict((oc) => oc.columns(['sender_id', 'client_message_id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Messages from others after the user's last read one. */
+export async function countUnreadMessages(db: Db, conversationId: string, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('messages as m')
+    .select(sql<number>`count(*)::int`.as('unread'))
+    .where('m.conversation_id', '=', conversationId)
+    .where('m.sender_id', '<>', userId)
+    .where(
+      'm.id',
+      '>',
+      sql<string>`coalesce((select last_read_message_id from conversation_participants
+                            where conversation_id = ${conversationId} and user_id = ${userId}), 0)`,
+    )
+    .executeTakeFirstOrThrow();
+  return row.unread;
+}
+
+/**
+ * Moves the user's read mark to `messageId` (never backwards) and marks the
+ * MESSAGE notifications of those messages read, so both unread counts agree.
+ */
+export async function markConversationRead(db: Db, conversationId: string, userId: string, messageId: string): Promise<void> {
+  await sql`
+    insert into conversation_participants (conversation_id, user_id, last_read_message_id)
+    values (${conversationId}, ${userId}, ${messageId})
+    on conflict (conversation_id, user_id) do update
+      set last_read_message_id = greatest(conversation_participants.last_read_message_id, excluded.last_read_message_id),
+          updated_at = now()
+      where conversation_participants.last_read_message_id is distinct from
+            greatest(conversation_participants.last_read_message_id, excluded.last_read_message_id)
+  `.execute(db);
+  await sql`
+    update notifications
+    set read_at = now()
+    where user_id = ${userId}
+      and kind = 'MESSAGE'
+      and read_at is null
+      and data ->> 'conversationId' = ${conversationId}
+      and case when data ->> 'messageId' ~ '^[0-9]{1,18}$' then (data ->> 'messageId')::bigint end <= ${messageId}
+  `.execute(db);
+}
+
+export interface ChatLoaders {
+  /** Messages never change once written, so recent ones are kept. */
+  message: BatchLoader<string, MessageRow>;
+  /** Users do change (names come from tokens): batched, not kept. */
+  user: BatchLoader<string, UserRow>;
+}
+
+const loadersByDb = new WeakMap<Db, ChatLoaders>();
+
+/** The process-wide loaders of one database (a test process may run several servers). */
+export function chatLoaders(db: Db): ChatLoaders {
+  let loaders = loadersByDb.get(db);
+  if (!loaders) {
+    loaders = {
+      message: createBatchLoader(
+        async (ids) => new Map((await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
+        { cacheSize: 1000 },
+      ),
+      user: createBatchLoader(async (ids) => new Map((await findUsers(db, ids)).map((row) => [row.id, row]))),
+    };
+    loadersByDb.set(db, loaders);
+  }
+  return loaders;
+}

@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import type { Viewer } from '../auth/viewer.js';
+import type { Config } from '../config.js';
+import { viewerOf, type Context } from '../context.js';
+import {
+  chatLoaders,
+  findConversationAccess,
+  findMessage,
+  findMessageByClientId,
+  findOrderParties,
+  insertMessage,
+  listConversations,
+  listMessagesAfter,
+  markConversationRead,
+  openDirectConversation,
+  openOrderConversation,
+  takesPartInOrder,
+  type ConversationAccess,
+} from '../db/chat.js';
+import type { ConversationRow, MessageRow } from '../db/types.js';
+import { findUsers } from '../db/users.js';
+import { badInput, forbidden, notFound, rateLimited } from '../errors.js';
+import { idAfter, type TypingSignal } from '../pubsub/topics.js';
+import type { RateLimit } from '../rate-limiter.js';
+import { builder } from '../schema/builder.js';
+import { Conversation, ConversationConnection, Message, SendMessageInput, TypingEvent } from '../schema/chat.js';
+import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
+import { boundedText, rowId } from '../validate.js';
+import { replayThenLive } from './streams.js';
+import { typingStream } from './typing.js';
+
+const CLIENT_MESSAGE_ID_MAX = 200;
+/** A typing stream holds few signals; a client this far behind gets its stream ended. */
+const TYPING_BUFFER = 100;
+
+const sendLimit = (config: Config): RateLimit => ({
+  name: 'sendMessage',
+  limit: config.limits.sendMessagePerWindow,
+  windowMs: config.limits.sendMessageWindowMs,
+});
+
+const typingLimit = (config: Config): RateLimit => ({
+  name: 'setTyping',
+  limit: config.limits.typingPerWindow,
+  windowMs: config.limits.typingWindowMs,
+});
+
+/** Members read; so do admins (they see everything). Anyone else: as if it did not exist. */
+async function readable(context: Context, conversationId: string): Promise<ConversationAccess | null> {
+  const viewer = viewerOf(context);
+  const access = await findConversationAccess(context.services.db, conversationId, viewer.id);
+  if (!access || !(access.member || viewer.role === 'ADMIN')) return null;
+  return access;
+}
+
+/**
+ * Members write (send, type, mark read); an admin may join an order's
+ * conversation by doing so, but not someone else's direct conversation.
+ */
+async function writable(context: Context, conversationId: string): Promise<ConversationRow> {
+  const access = await readable(context, conversationId);
+  if (!access) throw notFound('Conversation');
+  if (!access.member && access.conversation.kind !== 'ORDER') throw forbidden('Only its two participants write in a direct conversation');
+  return access.conversation;
+}
+
+async function typingSignal(context: Context, viewer: Viewer, conversationId: string, typing: boolean): Promise<TypingSignal> {
+  const user = await chatLoaders(context.services.db).user(viewer.id);
+  if (!user) throw new Error(`viewer ${viewer.id} was not provisioned`);
+  const now = Date.now();
+  return {
+    id: randomUUID(),
+    conversationId,
+    user: {
+      id: user.id,
+      role: user.role,
+      displayName: user.display_name,
+      partnerId: user.partner_id,
+      createdAt: new Date(user.created_at).toISOString(),
+      updatedAt: new Date(user.updated_at).toISOString(),
+    },
+    typing,
+    expiresAt: new Date(typing ? now + context.services.config.typingLapseMs : now).toISOString(),
+  };
+}
+
+function optionalId(value: string | null | undefined, field: string): string | null {
+  return value === null || value === undefined ? null : rowId(String(value), field);
+}
+
+builder.queryFields((t) => ({
+  conversation: t.field({
+    type: Conversation,
+    nullable: true,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => (await readable(context, rowId(String(args.id), 'id')))?.conversation ?? null,
+  }),
+  conversations: t.field({
+    type: ConversationConnection,
+    authScopes: { authenticated: true },
+    args: { first: t.arg.int({ defaultValue: 20 }), after: t.arg.string() },
+    resolve: async (_root, args, context) => {
+      const { config, db } = context.services;
+      const size = pageSize(args.first, 20, config.limits.pageSizeMax);
+      const rows = await listConversations(db, viewerOf(context), decodeCursor(args.after), size + 1);
+      return toPage(rows, size);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  openDirectConversation: t.field({
+    type: Conversation,
+    description: 'Opens (or returns the existing) DIRECT conversation between the caller and userId.',
+    authScopes: { authenticated: true },
+    args: { userId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const viewer = viewerOf(context);
+      const db = context.services.db;
+      const userId = String(args.userId);
+      if (userId === viewer.id) throw badInput('userId', 'cannot open a conversation with yourself');
+      const [other] = await findUsers(db, [userId]);
+      if (!other) throw notFound('User');
+      return openDirectConversation(db, viewer.id, other.id);
+    },
+  }),
+  orderConversation: t.field({
+    type: Conversation,
+    description:
+      "Returns the order's conversation (created on first use); the order's customer, its assigned partner's users or ADMIN.\nA partner assigned later joins it then; one unassigned leaves it.",
+    authScopes: { authenticated: true },
+    args: { orderId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const db = context.services.db;
+      const orderId = rowId(String(args.orderId), 'orderId');
+      const order = await findOrderParties(db, orderId);
+      if (!order || !takesPartInOrder(viewerOf(context), order)) throw notFound('Order');
+      return openOrderConversation(db, order.id);
+    },
+  }),
+  sendMessage: t.field({
+    type: Message,
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const viewer = viewerOf(context);
+      const { config, db, pubsub, rateLimiter } = context.services;
+      const conversationId = rowId(String(input.conversationId), 'input.conversationId');
+      const body = boundedText(input.body, 'input.body', { min: 1, max: config.limits.messageBodyMax, trim: true });
+      const replyToId = optionalId(input.replyToId, 'input.replyToId');
+      const clientMessageId =
+        input.clientMessageId === null || input.clientMessageId === undefined
+          ? null
+          : boundedText(input.clientMessageId, 'input.clientMessageId', { min: 1, max: CLIENT_MESSAGE_ID_MAX });
+      await writable(context, conversationId);
+
+      const retried = (first: MessageRow): MessageRow => {
+        if (first.conversation_id !== conversationId) throw badInput('input.clientMessageId', 'was already used for a message in another conversation');
+        return first;
+      };
+      // A retry is answered before the rate limit: it costs nothing and sends nothing.
+      if (clientMessageId !== null) {
+        const first = await findMessageByClientId(db, viewer.id, clientMessageId);
+        if (first) return retried(first);
+      }
+      if (replyToId !== null) {
+        const target = await findMessage(db, replyToId);
+        if (!target || target.conversation_id !== conversationId) throw badInput('input.replyToId', 'must be a message of the same conversation');
+      }
+      const waitMs = await rateLimiter.hit(sendLimit(config), viewer.id);
+      if (waitMs !== null) throw rateLimited(waitMs);
+
+      let message: MessageRow | undefined;
+      try {
+        message = await insertMessage(db, { conversationId, senderId: viewer.id, body, replyToId, clientMessageId });
+      } catch (error) {
+        // The trigger refuses senders who lost access meanwhile (a partner unassigned since the check).
+        await writable(context, conversationId);
+        throw error;
+      }
+      if (!message) {
+        // A concurrent request with the same clientMessageId won the insert.
+        const first = await findMessageByClientId(db, viewer.id, clientMessageId!);
+        if (!first) throw new Error(`message with clientMessageId ${clientMessageId} vanished`);
+        return retried(first);
+      }
+      // Sending ends the sender's typing; streams that did not show them typing drop this.
+      await pubsub.publish('chat.typing', conversationId, await typingSignal(context, viewer, conversationId, false));
+      return message;
+    },
+  }),
+  markConversationRead: t.field({
+    type: Conversation,
+    description: 'Marks every message of the conversation up to and including messageId as read by the caller.',
+    authScopes: { authenticated: true },
+    args: { conversationId: t.arg.id({ required: true }), messageId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const viewer = viewerOf(context);
+      const db = context.services.db;
+      const conversationId = rowId(String(args.conversationId), 'conversationId');
+      const messageId = rowId(String(args.messageId), 'messageId');
+      const conversation = await writable(context, conversationId);
+      const message = await findMessage(db, messageId);
+      if (!message || message.conversation_id !== conversationId) throw notFound('Message');
+      await db.transaction().execute((trx) => markConversationRead(trx, conversationId, viewer.id, messageId));
+      return conversation;
+    },
+  }),
+  setTyping: t.boolean({
+    authScopes: { authenticated: true },
+    args: { conversationId: t.arg.id({ required: true }), typing: t.arg.boolean({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const viewer = viewerOf(context);
+      const { config, pubsub, rateLimiter } = context.services;
+      const conversationId = rowId(String(args.conversationId), 'conversationId');
+      await writable(context, conversationId);
+      const waitMs = await rateLimiter.hit(typingLimit(config), viewer.id);
+      if (waitMs !== null) throw rateLimited(waitMs);
+      // Ephemeral: straight to the PubSub, never the database; each subscriber keeps the lapse.
+      await pubsub.publish('chat.typing', conversationId, await typingSignal(context, viewer, conversationId, args.typing));
+      return true;
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  messageAdded: t.field({
+    type: Message,
+    description: 'New messages of a conversation the caller takes part in. With since, replays later messages first.',
+    authScopes: { authenticated: true },
+    args: { conversationId: t.arg.id({ required: true }), since: t.arg.id() },
+    subscribe: async (_root, args, context) => {
+      const { db, pubsub } = context.services;
+      const conversationId = rowId(String(args.conversationId), 'conversationId');
+      const since = optionalId(args.since, 'since');
+      if (!(await readable(context, conversationId))) throw notFound('Conversation');
+      const live = await pubsub.subscribe([['message.created', conversationId]]);
+      const loadMessage = chatLoaders(db).message;
+      return replayThenLive({
+        live,
+        since,
+        replay: (afterId, limit) => listMessagesAfter(db, conversationId, afterId, limit),
+        itemId: (row) => row.id,
+        eventItemId: (event) => event.payload.messageId,
+        load: async (event) => (await loadMessage(event.payload.messageId)) ?? null,
+        isAfter: idAfter,
+      });
+    },
+    resolve: (row) => row,
+  }),
+  typing: t.field({
+    type: TypingEvent,
+    description: "Others' typing signals in a conversation the caller takes part in; never the caller's own.",
+    authScopes: { authenticated: true },
+    args: { conversationId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, context) => {
+      const { config, pubsub } = context.services;
+      const conversationId = rowId(String(args.conversationId), 'conversationId');
+      if (!(await readable(context, conversationId))) throw notFound('Conversation');
+      const live = await pubsub.subscribe([['chat.typing', conversationId]], { dedupe: false, limit: TYPING_BUFFER });
+      return typingStream({ live, viewerId: viewerOf(context).id, lapseMs: config.typingLapseMs });
+    },
+    resolve: (signal) => signal,
+  }),
+}));

@@ -1,0 +1,110 @@
+import { viewerOf } from '../context.js';
+import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants } from '../db/chat.js';
+import type { ConversationRow, MessageRow, UserRow } from '../db/types.js';
+import type { TypingSignal } from '../pubsub/topics.js';
+import { builder } from './builder.js';
+import { connectionType, decodeCursor, pageSize, toPage } from './pagination.js';
+import { DateTime } from './scalars.js';
+import { User } from './users.js';
+
+export const ConversationKind = builder.enumType('ConversationKind', { values: ['ORDER', 'DIRECT'] as const });
+
+export const Message = builder.objectRef<MessageRow>('Message');
+
+Message.implement({
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Opaque; strictly increasing in creation order within a conversation.' }),
+    conversationId: t.id({ resolve: (row) => row.conversation_id }),
+    sender: t.field({
+      type: User,
+      resolve: async (row, _args, { services }) => {
+        const sender = await chatLoaders(services.db).user(row.sender_id);
+        // messages.sender_id references users: a missing row is a broken invariant, not a client error.
+        if (!sender) throw new Error(`sender ${row.sender_id} of message ${row.id} has no user row`);
+        return sender;
+      },
+    }),
+    body: t.exposeString('body'),
+    replyTo: t.field({
+      type: Message,
+      nullable: true,
+      // The reply key keeps replyTo inside the same conversation, so whoever sees this message may see that one.
+      resolve: async (row, _args, { services }) => (row.reply_to_id ? ((await chatLoaders(services.db).message(row.reply_to_id)) ?? null) : null),
+    }),
+    clientMessageId: t.exposeString('client_message_id', { nullable: true, description: "The sender's idempotency key, echoed back." }),
+    createdAt: t.field({ type: DateTime, resolve: (row) => row.created_at }),
+  }),
+});
+
+export const MessageConnection = connectionType('Message', Message);
+
+export const Conversation = builder.objectRef<ConversationRow>('Conversation');
+
+Conversation.implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.field({ type: ConversationKind, resolve: (row) => row.kind }),
+    participants: t.field({
+      type: [User],
+      resolve: (row, _args, { services }) => listParticipants(services.db, row.id),
+    }),
+    lastMessage: t.field({
+      type: Message,
+      nullable: true,
+      resolve: async (row, _args, { services }) => (await lastMessage(services.db, row.id)) ?? null,
+    }),
+    unreadCount: t.int({
+      description: 'Messages from others that the caller has not read yet.',
+      resolve: (row, _args, context) => countUnreadMessages(context.services.db, row.id, viewerOf(context).id),
+    }),
+    messages: t.field({
+      type: MessageConnection,
+      args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
+      resolve: async (row, args, { services }) => {
+        const size = pageSize(args.first, 50, services.config.limits.pageSizeMax);
+        const rows = await listMessages(services.db, row.id, decodeCursor(args.after), size + 1);
+        return toPage(rows, size);
+      },
+    }),
+  }),
+});
+
+export const ConversationConnection = connectionType('Conversation', Conversation);
+
+/** The typist as the signal carries them, shaped as the User type reads a row. */
+function typistRow(signal: TypingSignal): UserRow {
+  const { user } = signal;
+  return {
+    id: user.id,
+    role: user.role,
+    display_name: user.displayName,
+    partner_id: user.partnerId,
+    created_at: new Date(user.createdAt),
+    updated_at: new Date(user.updatedAt),
+  };
+}
+
+export const TypingEvent = builder.objectRef<TypingSignal>('TypingEvent').implement({
+  fields: (t) => ({
+    conversationId: t.exposeID('conversationId'),
+    user: t.field({ type: User, resolve: typistRow }),
+    typing: t.exposeBoolean('typing'),
+    expiresAt: t.field({
+      type: DateTime,
+      description: 'When a typing=true signal lapses unless renewed.',
+      resolve: (signal) => signal.expiresAt,
+    }),
+  }),
+});
+
+export const SendMessageInput = builder.inputType('SendMessageInput', {
+  fields: (t) => ({
+    conversationId: t.id({ required: true }),
+    body: t.string({ required: true }),
+    replyToId: t.id({ required: false }),
+    clientMessageId: t.string({
+      required: false,
+      description: 'Idempotency key: a retry with the same key returns the first message and sends nothing new.',
+    }),
+  }),
+});
