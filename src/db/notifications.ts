@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { createBatchLoader, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { NotificationRow } from './types.js';
 
@@ -33,8 +34,23 @@ export async function listNotificationsAfter(db: Executor, userId: string, after
     .execute();
 }
 
-export async function findNotification(db: Executor, id: string): Promise<NotificationRow | undefined> {
-  return db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
+const loadersByDb = new WeakMap<Db, BatchLoader<string, NotificationRow>>();
+
+/**
+ * Reads a notification by id for the per-event path: a broadcast reaches
+ * thousands of subscribers of this process in the same turn, and their reads
+ * become one query. Nothing is kept past the batch.
+ */
+export function notificationLoader(db: Db): BatchLoader<string, NotificationRow> {
+  let loader = loadersByDb.get(db);
+  if (!loader) {
+    loader = createBatchLoader(async (ids) => {
+      const rows = await db.selectFrom('notifications').selectAll().where('id', 'in', ids).execute();
+      return new Map(rows.map((row) => [row.id, row]));
+    });
+    loadersByDb.set(db, loader);
+  }
+  return loader;
 }
 
 export async function countUnread(db: Executor, userId: string): Promise<number> {

@@ -87,6 +87,9 @@ export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Re
         [lastPublishedId, BATCH_SIZE],
       );
       if (rows.length === 0) return;
+      // Published without waiting for each reply: one connection keeps them in order,
+      // and the batch counts as published only when every one is acknowledged.
+      const published: Promise<void>[] = [];
       for (const row of rows) {
         const event: OutboxEvent<unknown> = {
           id: row.id,
@@ -95,9 +98,10 @@ export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Re
           createdAt: new Date(row.created_at).toISOString(),
         };
         for (const delivery of routeOutboxEvent(event)) {
-          await pubsub.publish(delivery.topic, delivery.key, delivery.event as never);
+          published.push(pubsub.publish(delivery.topic, delivery.key, delivery.event as never));
         }
       }
+      await Promise.all(published);
       lastPublishedId = rows[rows.length - 1]!.id;
       await current.query('update outbox_relay set last_published_id = $1, updated_at = now() where id = 1', [lastPublishedId]);
       if (rows.length < BATCH_SIZE) return;

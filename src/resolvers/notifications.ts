@@ -3,11 +3,11 @@ import { badInput, notFound } from '../errors.js';
 import {
   countUnread,
   createNotifications,
-  findNotification,
   listNotifications,
   listNotificationsAfter,
   markAllNotificationsRead,
   markNotificationsRead,
+  notificationLoader,
   ownedNotificationIds,
 } from '../db/notifications.js';
 import { idAfter } from '../pubsub/topics.js';
@@ -116,7 +116,7 @@ builder.subscriptionFields((t) => ({
         replay: (afterId, limit) => listNotificationsAfter(db, userId, afterId, limit),
         itemId: (row) => row.id,
         eventItemId: (event) => event.payload.notificationId,
-        load: async (event) => (await findNotification(db, event.payload.notificationId)) ?? null,
+        load: async (event) => (await notificationLoader(db)(event.payload.notificationId)) ?? null,
         isAfter: idAfter,
       });
     },
