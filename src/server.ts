@@ -12,14 +12,15 @@ import type { Config } from './config.js';
 import type { Context, Services } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { savePlatformFee } from './db/orders.js';
 import { unauthenticated } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
-import { createRateLimiter } from './rate-limiter.js';
 import { createPresence } from './presence/index.js';
 import { usePresenceOfStreams } from './presence/sse.js';
+import { createRateLimiter } from './rate-limiter.js';
 import { schema } from './schema/index.js';
 import { createWebhookSender } from './webhook/sender.js';
 
@@ -47,10 +48,11 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const verifyToken = await createTokenVerifier(config.jwt);
   const database = await openDatabase(config);
   await migrate(database);
+  await savePlatformFee(database.db, config.platformFeePercent);
   const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
   const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
-  const presence = createPresence({ config, db: database.db, pubsub, log });
   const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
+  const presence = createPresence({ config, db: database.db, pubsub, log });
   const services: Services = { config, db: database.db, pubsub, log, presence, rateLimiter };
   const provision = createProvisioner(database.db);
   const metrics = createMetrics();
@@ -94,7 +96,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         endpoint: '/ready',
         check: async () => {
           try {
-            await Promise.all([database.ping(), pubsub.ping()]);
+            // A client waiting to reconnect queues commands instead of failing them: bound the wait.
+            await withTimeout(Promise.all([database.ping(), pubsub.ping()]), READY_TIMEOUT_MS);
             return true;
           } catch {
             return false;
@@ -229,6 +232,16 @@ export async function createServer(config: Config, log: Logger = createLogger(co
 
 /** Yoga's enveloped execute/subscribe travel to graphql-ws as the root value of each operation. */
 type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };
+
+const READY_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
