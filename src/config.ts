@@ -20,6 +20,8 @@ export interface Config {
   limits: Limits;
   /** How often the relay polls the outbox when no NOTIFY arrives. @default 1000 */
   relayPollMs: number;
+  /** The platform's share of an order total (PLATFORM_FEE_PERCENT); the partner's payout is the rest. @default 20 */
+  platformFeePercent: number;
   /** How long a typing=true signal lasts unless renewed. @default 5000 */
   typingLapseMs: number;
   presence: PresenceConfig;
@@ -28,6 +30,20 @@ export interface Config {
   logLevel: string;
   /** Graphiql page at GET /graphql. @default on unless production */
   graphiql: boolean;
+  /** Schema introspection (INTROSPECTION), over every transport. @default on unless production */
+  introspection: boolean;
+  cors: CorsConfig;
+}
+
+/**
+ * Which browser origins may call the API (CORS_ORIGINS, comma-separated, or `*`).
+ * Credentials (CORS_CREDENTIALS) are never allowed together with `*`.
+ */
+export interface CorsConfig {
+  /** `'*'`: any origin; a list: exactly those. @default '*' unless production, none in production */
+  origins: '*' | string[];
+  /** Access-Control-Allow-Credentials; tokens travel in headers, so cookies are not needed. @default false */
+  credentials: boolean;
 }
 
 export type JwtConfig =
@@ -55,6 +71,28 @@ export interface Limits {
   typingPerWindow: number;
   /** @default 1000 */
   typingWindowMs: number;
+  /** How long a new WebSocket may wait before its connection_init (WS_INIT_TIMEOUT_MS); then 4408. @default 3000 */
+  wsInitTimeoutMs: number;
+  /** Nesting of selections per operation (MAX_QUERY_DEPTH). @default 10 */
+  maxDepth: number;
+  /** Fields selected per operation, fragments expanded (MAX_QUERY_FIELDS). @default 200 */
+  maxFields: number;
+  /** Aliases per operation (MAX_QUERY_ALIASES). @default 15 */
+  maxAliases: number;
+  /** graphql-armor's structural cost per operation (MAX_QUERY_COST). @default 5000 */
+  maxCost: number;
+  /** Lexical tokens per document, checked while parsing (MAX_QUERY_TOKENS). @default 2000 */
+  maxTokens: number;
+  /** Directives per operation (MAX_QUERY_DIRECTIVES). @default 50 */
+  maxDirectives: number;
+  /** Operations in one batched HTTP request (BATCH_LIMIT); 1 turns batching off. @default 10 */
+  batchLimit: number;
+  /** HTTP request body (MAX_BODY_BYTES); larger is refused with 413. @default 1048576 */
+  maxBodyBytes: number;
+  /** Open graphql-ws connections and SSE streams per user, cluster-wide (MAX_CONNECTIONS_PER_USER). @default 20 */
+  connectionsPerUser: number;
+  /** Operations running at once on one graphql-ws connection (MAX_SUBSCRIPTIONS_PER_CONNECTION). @default 100 */
+  subscriptionsPerConnection: number;
 }
 
 export interface PresenceConfig {
@@ -160,6 +198,29 @@ function jwtConfig(env: Env, production: boolean): JwtConfig {
   return { kind: 'secret', secret: new TextEncoder().encode(DEVELOPMENT_JWT_SECRET), development: true, issuer, audience };
 }
 
+function corsConfig(env: Env, production: boolean): CorsConfig {
+  const raw = text(env, 'CORS_ORIGINS');
+  const credentials = boolean(env, 'CORS_CREDENTIALS', false);
+  let origins: CorsConfig['origins'];
+  if (raw === null) origins = production ? [] : '*';
+  else if (raw === '*') origins = '*';
+  else {
+    origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
+    for (const origin of origins) {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        // reported below
+      }
+      // An origin is scheme://host[:port], exactly as browsers send it: no path, no trailing slash.
+      if (!parsed || parsed.origin !== origin) throw new ConfigError('CORS_ORIGINS', `must list origins like https://app.example, got "${origin}"`);
+    }
+  }
+  if (origins === '*' && credentials) throw new ConfigError('CORS_CREDENTIALS', 'cannot be true while CORS_ORIGINS allows any origin (*)');
+  return { origins, credentials };
+}
+
 function presenceConfig(env: Env): PresenceConfig {
   const heartbeatMs = integer(env, 'PRESENCE_HEARTBEAT_MS', 5000, 50, 60_000);
   const ttlMs = integer(env, 'PRESENCE_TTL_MS', 20_000, 150, 600_000);
@@ -206,12 +267,26 @@ export function loadConfig(env: Env = process.env): Config {
       sendMessageWindowMs: integer(env, 'SEND_MESSAGE_WINDOW_MS', 10_000, 100, 3_600_000),
       typingPerWindow: integer(env, 'TYPING_LIMIT', 5, 1, 1_000_000),
       typingWindowMs: integer(env, 'TYPING_WINDOW_MS', 1000, 100, 3_600_000),
+      wsInitTimeoutMs: integer(env, 'WS_INIT_TIMEOUT_MS', 3000, 10, 600_000),
+      maxDepth: integer(env, 'MAX_QUERY_DEPTH', 10, 1, 100),
+      maxFields: integer(env, 'MAX_QUERY_FIELDS', 200, 1, 100_000),
+      maxAliases: integer(env, 'MAX_QUERY_ALIASES', 15, 0, 10_000),
+      maxCost: integer(env, 'MAX_QUERY_COST', 5000, 1, 10_000_000),
+      maxTokens: integer(env, 'MAX_QUERY_TOKENS', 2000, 10, 1_000_000),
+      maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
+      batchLimit: integer(env, 'BATCH_LIMIT', 10, 1, 1000),
+      maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      connectionsPerUser: integer(env, 'MAX_CONNECTIONS_PER_USER', 20, 1, 100_000),
+      subscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 100_000),
     },
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 60_000),
+    platformFeePercent: integer(env, 'PLATFORM_FEE_PERCENT', 20, 0, 100),
     typingLapseMs: integer(env, 'TYPING_LAPSE_MS', 5000, 50, 600_000),
     presence: presenceConfig(env),
     webhook: webhookConfig(env, production),
     logLevel: text(env, 'LOG_LEVEL') ?? (environment === 'test' ? 'warn' : 'info'),
     graphiql: boolean(env, 'GRAPHIQL', !production),
+    introspection: boolean(env, 'INTROSPECTION', !production),
+    cors: corsConfig(env, production),
   };
 }

@@ -108,6 +108,48 @@ export interface MessagesTable {
   created_at: CreatedAt;
 }
 
+export type OrderStatusName = 'PENDING' | 'CONFIRMED' | 'PICKED_UP' | 'IN_PROGRESS' | 'READY' | 'OUT_FOR_DELIVERY' | 'DELIVERED' | 'CANCELLED';
+
+export interface OrdersTable {
+  id: Id;
+  customer_id: string;
+  partner_id: string | null;
+  status: ColumnType<OrderStatusName, OrderStatusName | undefined, OrderStatusName>;
+  description: string;
+  total_cents: number;
+  /** Computed by a trigger from platform_settings when left out. */
+  payout_cents: ColumnType<number, number | undefined, number>;
+  last_latitude: number | null;
+  last_longitude: number | null;
+  last_location_at: Date | null;
+  /** Bumped by a trigger on every update. */
+  version: ColumnType<string, never, never>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface OrderStatusHistoryTable {
+  id: Id;
+  order_id: string;
+  status: OrderStatusName;
+  note: string | null;
+  changed_at: CreatedAt;
+}
+
+export interface EarningsTable {
+  id: Id;
+  partner_id: string;
+  order_id: string;
+  amount_cents: number;
+  created_at: CreatedAt;
+}
+
+export interface PlatformSettingsTable {
+  id: number;
+  fee_percent: number;
+  updated_at: UpdatedAt;
+}
+
 export interface Database {
   users: UsersTable;
   partners: PartnersTable;
@@ -121,6 +163,10 @@ export interface Database {
   conversations: ConversationsTable;
   conversation_participants: ConversationParticipantsTable;
   messages: MessagesTable;
+  orders: OrdersTable;
+  order_status_history: OrderStatusHistoryTable;
+  earnings: EarningsTable;
+  platform_settings: PlatformSettingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -131,3 +177,5 @@ export type OutboxRow = Selectable<OutboxTable>;
 export type NotificationPreferenceRow = Selectable<NotificationPreferencesTable>;
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
+export type OrderRow = Selectable<OrdersTable>;
+export type OrderStatusChangeRow = Selectable<OrderStatusHistoryTable>;

@@ -24,18 +24,6 @@ export interface NotificationRead {
   notificationIds: string[];
 }
 
-/** Ephemeral (never in the outbox): a user came online or went offline, cluster-wide. */
-export interface PresenceChanged {
-  /** The user's presence version as a string; presence streams subscribe without dedupe and order by version. */
-  id: string;
-  userId: string;
-  online: boolean;
-  /** Increases with every change of this user's presence. */
-  version: number;
-  /** ISO time the last connection closed; null while online. */
-  lastSeenAt: string | null;
-}
-
 export interface MessageCreated {
   messageId: string;
   conversationId: string;
@@ -64,6 +52,53 @@ export interface TypingSignal {
   expiresAt: string;
 }
 
+/** Ephemeral (never in the outbox): a user came online or went offline, cluster-wide. */
+export interface PresenceChanged {
+  /** The user's presence version as a string; presence streams subscribe without dedupe and order by version. */
+  id: string;
+  userId: string;
+  online: boolean;
+  /** Increases with every change of this user's presence. */
+  version: number;
+  /** ISO time the last connection closed; null while online. */
+  lastSeenAt: string | null;
+}
+
+/** Payload of order.created and order.updated: enough to route the event and to decide who may see it. */
+export interface OrderChanged {
+  orderId: string;
+  customerId: string;
+  partnerId: string | null;
+  status: string;
+  /** orders.version after the change: a subscriber that sent this version already skips the event. */
+  version: number;
+  /** Set when the status changed. */
+  previousStatus?: string;
+  /** Present (possibly null) when the partner changed. */
+  previousPartnerId?: string | null;
+}
+
+/** Payload of order.assigned (partnerId is the new partner) and order.unassigned (the old one). */
+export interface OrderAssignment {
+  orderId: string;
+  partnerId: string;
+  customerId: string;
+}
+
+export interface EarningsCreated {
+  earningsId: string;
+  orderId: string;
+  partnerId: string;
+  amountCents: number;
+  /** The partner's earnings total after this entry. */
+  totalCents: number;
+}
+
+/** What a partner's channel carries, told apart by topic. */
+export type PartnerOutboxEvent =
+  | (OutboxEvent<OrderAssignment> & { topic: 'order.assigned' | 'order.unassigned' })
+  | (OutboxEvent<EarningsCreated> & { topic: 'earnings.created' });
+
 /** Channel name → [key, event]; publish and subscribe cannot disagree. */
 export interface Topics {
   'presence.changed': [userId: string, event: PresenceChanged];
@@ -73,6 +108,13 @@ export interface Topics {
   'notification.read': [userId: string, event: OutboxEvent<NotificationRead>];
   'message.created': [conversationId: string, event: OutboxEvent<MessageCreated>];
   'chat.typing': [conversationId: string, event: TypingSignal];
+  /** Order changes (order.created, order.updated) by order, by customer, by current partner, and all of them (key 'all'). */
+  'order.byId': [orderId: string, event: OutboxEvent<OrderChanged>];
+  'order.byCustomer': [customerId: string, event: OutboxEvent<OrderChanged>];
+  'order.byPartner': [partnerId: string, event: OutboxEvent<OrderChanged>];
+  'order.all': [all: 'all', event: OutboxEvent<OrderChanged>];
+  /** order.assigned, order.unassigned and earnings.created of one partner. */
+  'partner.event': [partnerId: string, event: PartnerOutboxEvent];
 }
 
 export type TopicName = keyof Topics;
@@ -102,9 +144,30 @@ function routeByTopic(event: OutboxEvent<unknown>): Delivery[] {
       const typed = event as OutboxEvent<MessageCreated>;
       return [{ topic: 'message.created', key: typed.payload.conversationId, event: typed }];
     }
+    case 'order.created':
+    case 'order.updated':
+      return orderChangeDeliveries(event as OutboxEvent<OrderChanged>);
+    case 'order.assigned':
+    case 'order.unassigned':
+    case 'earnings.created': {
+      const typed = event as PartnerOutboxEvent;
+      return [{ topic: 'partner.event', key: typed.payload.partnerId, event: typed }];
+    }
     default:
       return [];
   }
+}
+
+/** A partner that loses the order gets nothing more on its channel: the event goes to the current partner only. */
+function orderChangeDeliveries(event: OutboxEvent<OrderChanged>): Delivery[] {
+  const { orderId, customerId, partnerId } = event.payload;
+  const deliveries: Delivery[] = [
+    { topic: 'order.byId', key: orderId, event },
+    { topic: 'order.byCustomer', key: customerId, event },
+    { topic: 'order.all', key: 'all', event },
+  ];
+  if (partnerId !== null) deliveries.push({ topic: 'order.byPartner', key: partnerId, event });
+  return deliveries;
 }
 
 /** Decimal ids of any length compare by length first, then digit by digit. */

@@ -1,0 +1,36 @@
+import { sql } from 'kysely';
+import { createBatchLoader, type BatchLoader } from './batch.js';
+import type { Db } from './client.js';
+import type { PartnerRow } from './types.js';
+
+/** The sums of the partners' earnings ledgers, in cents; partners without entries are left out. */
+export async function earningsTotals(db: Db, partnerIds: readonly string[]): Promise<Map<string, number>> {
+  if (partnerIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('earnings')
+    .select(['partner_id', sql<string>`sum(amount_cents)`.as('total')])
+    .where('partner_id', 'in', partnerIds)
+    .groupBy('partner_id')
+    .execute();
+  return new Map(rows.map((row) => [row.partner_id, Number(row.total)]));
+}
+
+export interface PartnerLoaders {
+  partner: BatchLoader<string, PartnerRow>;
+  earningsTotalCents: BatchLoader<string, number>;
+}
+
+const loadersByDb = new WeakMap<Db, PartnerLoaders>();
+
+/** Batched, uncached reads: a page of orders or one event reaching many subscribers asks once. */
+export function partnerLoaders(db: Db): PartnerLoaders {
+  let loaders = loadersByDb.get(db);
+  if (!loaders) {
+    loaders = {
+      partner: createBatchLoader(async (ids) => new Map((await db.selectFrom('partners').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row]))),
+      earningsTotalCents: createBatchLoader((ids) => earningsTotals(db, ids)),
+    };
+    loadersByDb.set(db, loaders);
+  }
+  return loaders;
+}

@@ -1,0 +1,37 @@
+import type { Viewer } from '../auth/viewer.js';
+import type { OrderRow } from '../db/types.js';
+import type { OrderScope } from '../db/orders.js';
+
+/** Who an order belongs to, as a row or an event payload tells it. */
+export interface OrderParties {
+  customerId: string;
+  partnerId: string | null;
+}
+
+export function partiesOf(row: OrderRow): OrderParties {
+  return { customerId: row.customer_id, partnerId: row.partner_id };
+}
+
+/** CONTRACT.md "Rules of access": the customer their own orders, a partner the orders assigned to it, an admin all. */
+export function canSeeOrder(viewer: Viewer, order: OrderParties): boolean {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return true;
+    case 'CUSTOMER':
+      return order.customerId === viewer.id;
+    case 'PARTNER':
+      return order.partnerId !== null && order.partnerId === viewer.partnerId;
+  }
+}
+
+/** The orders a viewer may list. */
+export function orderScopeOf(viewer: Viewer): OrderScope {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return { kind: 'all' };
+    case 'CUSTOMER':
+      return { kind: 'customer', customerId: viewer.id };
+    case 'PARTNER':
+      return { kind: 'partner', partnerId: viewer.partnerId ?? '' };
+  }
+}
