@@ -13,7 +13,6 @@ import type { Context, Services } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { savePlatformFee } from './db/orders.js';
-import { savePlatformFee } from './db/orders.js';
 import { unauthenticated } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -49,7 +48,6 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const verifyToken = await createTokenVerifier(config.jwt);
   const database = await openDatabase(config);
   await migrate(database);
-  await savePlatformFee(database.db, config.platformFeePercent);
   await savePlatformFee(database.db, config.platformFeePercent);
   const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
   const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
