@@ -42,6 +42,9 @@ create table order_status_history (
   order_id bigint not null references orders (id) on delete cascade,
   status text not null,
   note text,
+  -- orders.version the change produced: an order's state as of an event shows
+  -- the history up to that version.
+  order_version bigint not null default 0,
   changed_at timestamptz not null default now()
 );
 create index order_status_history_by_order on order_status_history (order_id, id);
@@ -157,15 +160,27 @@ begin
 end
 $$;
 
+-- What order.created and order.updated carry: the order's small, changing
+-- fields as of this change (location updates are frequent, so no description).
+-- Subscribers read the row for the rest, and show each change as it was even
+-- when the row has moved on.
+create function order_event_payload(p_order orders) returns jsonb language sql stable as $$
+  select jsonb_build_object(
+    'orderId', p_order.id::text,
+    'customerId', p_order.customer_id,
+    'partnerId', p_order.partner_id,
+    'status', p_order.status,
+    'version', p_order.version,
+    'latitude', p_order.last_latitude,
+    'longitude', p_order.last_longitude,
+    'locationAt', p_order.last_location_at,
+    'updatedAt', p_order.updated_at)
+$$;
+
 create function orders_after_insert() returns trigger language plpgsql as $$
 begin
-  insert into order_status_history (order_id, status, changed_at) values (new.id, new.status, new.created_at);
-  perform emit_event('order.created', jsonb_build_object(
-    'orderId', new.id::text,
-    'customerId', new.customer_id,
-    'partnerId', new.partner_id,
-    'status', new.status,
-    'version', new.version));
+  insert into order_status_history (order_id, status, order_version, changed_at) values (new.id, new.status, new.version, new.created_at);
+  perform emit_event('order.created', order_event_payload(new));
   if new.partner_id is not null then
     perform orders_emit_assignment(new, null);
   end if;
@@ -185,16 +200,10 @@ declare
   status_note text := nullif(current_setting('orders.status_note', true), '');
 begin
   if status_changed then
-    insert into order_status_history (order_id, status, note) values (new.id, new.status, status_note);
+    insert into order_status_history (order_id, status, note, order_version) values (new.id, new.status, status_note, new.version);
   end if;
-  -- Small on purpose (location updates are frequent): subscribers re-read the row.
   perform emit_event('order.updated',
-    jsonb_build_object(
-      'orderId', new.id::text,
-      'customerId', new.customer_id,
-      'partnerId', new.partner_id,
-      'status', new.status,
-      'version', new.version)
+    order_event_payload(new)
     || case when status_changed then jsonb_build_object('previousStatus', old.status) else '{}' end
     || case when partner_changed then jsonb_build_object('previousPartnerId', old.partner_id) else '{}' end);
   if partner_changed then

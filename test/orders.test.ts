@@ -441,10 +441,10 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
     expect((await customerWatch.next()).orderUpdated.partner?.id).toBe(second.partnerId);
 
     await setStatus(second.token, order.id, 'CONFIRMED');
-    await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: 48.85, longitude: 2.35 }, second.token);
     expect((await customerWatch.next()).orderUpdated.status).toBe('CONFIRMED');
-    expect((await customerWatch.next()).orderUpdated.lastLocation).toEqual({ latitude: 48.85, longitude: 2.35 });
     expect((await secondBoard.next()).orderUpdated.status).toBe('CONFIRMED');
+    await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: 48.85, longitude: 2.35 }, second.token);
+    expect((await customerWatch.next()).orderUpdated.lastLocation).toEqual({ latitude: 48.85, longitude: 2.35 });
     expect((await secondBoard.next()).orderUpdated.lastLocation).toEqual({ latitude: 48.85, longitude: 2.35 });
 
     // The old partner sees nothing of it now.
@@ -554,35 +554,78 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
       }
       const events = await t.sql<{ topic: string; size: number }>('select topic, length(payload::text) as size from outbox where id > $1', [outboxBefore]);
       expect(events.map((event) => event.topic)).toEqual(Array.from({ length: updates }, () => 'order.updated'));
-      expect(Math.max(...events.map((event) => event.size))).toBeLessThan(200);
+      expect(Math.max(...events.map((event) => event.size))).toBeLessThan(400);
       const seen: number[] = [];
       while (seen[seen.length - 1] !== updates) seen.push((await watch.next()).orderUpdated.lastLocation!.latitude);
       expect(seen).toEqual([...seen].sort((a, b) => a - b));
       expect(new Set(seen).size).toBe(seen.length);
     });
 
-    it('keeps only the newest pending event per order while the reader is busy', async () => {
+    it('keeps only the newest pending event per order while the reader is busy, except the ones it must keep', async () => {
       const key = `coalesce-${backend}`;
       const probe = await t.server.pubsub.subscribe([['order.byId', key] as const]);
       const live = await t.server.pubsub.subscribe([['order.byId', key] as const]);
-      const batches = latestPerKey(live, (event) => event.payload.orderId);
       const event = (id: number, orderId: string) => ({
         id: String(id),
         topic: 'order.updated',
         createdAt: new Date().toISOString(),
-        payload: { orderId, customerId: 'c', partnerId: null, status: 'PENDING', version: id },
+        payload: {
+          orderId,
+          customerId: 'c',
+          partnerId: null,
+          status: 'PENDING' as const,
+          version: id,
+          latitude: null,
+          longitude: null,
+          locationAt: null,
+          updatedAt: new Date().toISOString(),
+        },
       });
+      const kept = new Set(['10', '20']);
+      const batches = latestPerKey(live, (event) => event.payload.orderId, { keep: (event) => kept.has(event.id) });
       for (let id = 1; id <= 30; id += 1) await t.server.pubsub.publish('order.byId', key, event(id, id % 3 === 0 ? 'a' : 'b'));
       while ((await probe.next()).value!.id !== '30');
       await new Promise((resolve) => setImmediate(resolve));
       const batch: OutboxEvent<OrderChanged>[] = (await batches.next()).value;
+      // Per key the newest event replaces the pending ones, except those kept; arrival order holds.
       expect(batch.map((pending) => [pending.payload.orderId, pending.id])).toEqual([
+        ['b', '10'],
+        ['b', '20'],
         ['b', '29'],
         ['a', '30'],
       ]);
       await batches.return();
       await probe.return();
       expect(live.closed).toBe(true);
+    });
+
+    it('sends every status change as it was, in order, when changes come faster than events travel', async () => {
+      const customer = await newCustomer();
+      const partner = await newPartner();
+      const order = await createOrder(customer.token);
+      await assign(order.id, partner.partnerId);
+      const watch = ws(customer.token).subscribe(OrderUpdatedDocument, { orderId: order.id });
+      await watch.next();
+      // No waiting for events: a location before each status change, then a last location.
+      for (const [index, status] of LIFECYCLE.slice(1).entries()) {
+        await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: index + 1, longitude: 0 }, partner.token);
+        await setStatus(partner.token, order.id, status);
+      }
+      await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: 80, longitude: 0 }, partner.token);
+      const received: { status: string; latitude: number; history: string[] }[] = [];
+      while (received[received.length - 1]?.latitude !== 80) {
+        const { orderUpdated } = await watch.next();
+        received.push({ status: orderUpdated.status, latitude: orderUpdated.lastLocation!.latitude, history: orderUpdated.statusHistory.map((change) => change.status) });
+      }
+      const statusChanges = received.filter((state, index) => state.status !== (index === 0 ? 'PENDING' : received[index - 1]!.status));
+      expect(statusChanges.map((state) => state.status)).toEqual(LIFECYCLE.slice(1));
+      // Each status change shows the location and history of its moment, not the row's latest.
+      for (const [index, state] of statusChanges.entries()) {
+        expect(state.latitude).toBe(index + 1);
+        expect(state.history).toEqual(LIFECYCLE.slice(0, index + 2));
+      }
+      const latitudes = received.map((state) => state.latitude);
+      expect(latitudes).toEqual([...latitudes].sort((a, b) => a - b));
     });
 
     it('folds a backlog of updates into the latest state for a subscriber that falls behind', async () => {
@@ -599,21 +642,25 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
       const current = await slow.next();
       expect((current.value as OrderRow).id).toBe(order.id);
 
-      for (let i = 1; i <= 25; i += 1) {
+      for (let i = 1; i <= 24; i += 1) {
         await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: i, longitude: i }, partner.token);
+        if (i === 12) await setStatus(partner.token, order.id, 'CONFIRMED');
       }
       const finalVersion = (await orderRow(order.id)).version;
       for (;;) {
         const event = await probe.next();
         if (String(event.value!.payload.version) === finalVersion) break;
       }
-      // Twenty-five events are waiting; the subscriber reads once and gets the latest state.
+      await new Promise((resolve) => setImmediate(resolve));
+      // Twenty-five changes are waiting: the subscriber gets the status change
+      // as it was (at the 12th location), then the latest state, and nothing else.
+      const confirmed = (await slow.next()).value as OrderRow;
+      expect(confirmed).toMatchObject({ status: 'CONFIRMED', last_latitude: 12 });
       const caughtUp = (await slow.next()).value as OrderRow;
-      expect(caughtUp.last_latitude).toBe(25);
-      expect(caughtUp.version).toBe(finalVersion);
+      expect(caughtUp).toMatchObject({ status: 'CONFIRMED', last_latitude: 24, version: finalVersion });
 
-      await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: 26, longitude: 26 }, partner.token);
-      expect(((await slow.next()).value as OrderRow).last_latitude).toBe(26);
+      await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: 25, longitude: 25 }, partner.token);
+      expect(((await slow.next()).value as OrderRow).last_latitude).toBe(25);
       await slow.return?.();
       await probe.return();
     });

@@ -133,6 +133,8 @@ export interface OrderStatusHistoryTable {
   order_id: string;
   status: OrderStatusName;
   note: string | null;
+  /** orders.version the change produced. */
+  order_version: ColumnType<string, string | number | undefined, never>;
   changed_at: CreatedAt;
 }
 

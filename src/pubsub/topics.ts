@@ -1,3 +1,5 @@
+import type { OrderStatusName } from '../db/types.js';
+
 /**
  * Every event the system knows. An outbox row (topic + payload, written by a
  * trigger) becomes one event on one or more PubSub channels; each channel is
@@ -64,14 +66,24 @@ export interface PresenceChanged {
   lastSeenAt: string | null;
 }
 
-/** Payload of order.created and order.updated: enough to route the event and to decide who may see it. */
+/**
+ * Payload of order.created and order.updated: the order's small, changing
+ * fields as of the change, enough to route the event, to decide who may see
+ * it, and to show the change as it was when the row has moved on.
+ */
 export interface OrderChanged {
   orderId: string;
   customerId: string;
   partnerId: string | null;
-  status: string;
+  status: OrderStatusName;
   /** orders.version after the change: a subscriber that sent this version already skips the event. */
   version: number;
+  latitude: number | null;
+  longitude: number | null;
+  /** ISO time of the location; null before the first one. */
+  locationAt: string | null;
+  /** ISO time. */
+  updatedAt: string;
   /** Set when the status changed. */
   previousStatus?: string;
   /** Present (possibly null) when the partner changed. */

@@ -5,11 +5,34 @@ import type { OrderRow } from '../db/types.js';
 import type { EventStream } from '../pubsub/event-stream.js';
 import type { OrderChanged, OutboxEvent, PartnerOutboxEvent } from '../pubsub/topics.js';
 import type { PartnerEventValue } from '../schema/orders.js';
-import { canSeeOrder, partiesOf } from './order-access.js';
+import { canSeeOrder } from './order-access.js';
 import { closingWith, latestPerKey } from './streams.js';
 
 /** Orders a board subscriber (orderUpdated without orderId) remembers having sent; older ones may be sent again. */
 const MAX_TRACKED_ORDERS = 10_000;
+
+/**
+ * The order as its event saw it: the event carries the small fields that
+ * change (status, partner, location, times), the row the rest. The row may
+ * have moved on since; the event's own state is what this change was.
+ */
+export function orderAsOf(row: OrderRow, change: OrderChanged): OrderRow {
+  if (Number(row.version) === change.version) return row;
+  return {
+    ...row,
+    customer_id: change.customerId,
+    partner_id: change.partnerId,
+    status: change.status,
+    version: String(change.version),
+    last_latitude: change.latitude,
+    last_longitude: change.longitude,
+    last_location_at: change.locationAt === null ? null : new Date(change.locationAt),
+    updated_at: new Date(change.updatedAt),
+  };
+}
+
+/** Status changes are few (the machine bounds them) and every subscriber sees each; other changes fold into the next one. */
+const isStatusChange = (event: OutboxEvent<OrderChanged>) => event.payload.previousStatus !== undefined;
 
 export interface OrderChangesOptions {
   /** Already subscribed, so nothing committed after `current` was read is missed. */
@@ -21,25 +44,27 @@ export interface OrderChangesOptions {
 }
 
 /**
- * orderUpdated: the latest state of each changed order the viewer may see,
- * in order, each state once. Events that pile up while the subscriber is busy
- * fold into one read per order (location updates are frequent), and
- * visibility is checked per event on its own data, then on the row read.
+ * orderUpdated: every change of the orders the viewer may see, in order,
+ * each state once. When changes pile up while the subscriber is busy, its
+ * status changes all stay and the rest (location updates are frequent) fold
+ * into the latest; what is pending costs one batched read of the rows.
+ * Visibility is decided per event on the event's own data: a partner that
+ * loses the order gets nothing from the change that took it away.
  */
 export function orderChanges({ live, viewer, db, current }: OrderChangesOptions): AsyncIterableIterator<OrderRow> {
-  const batches = latestPerKey(live, (event) => event.payload.orderId);
+  const batches = latestPerKey(live, (event) => event.payload.orderId, { keep: isStatusChange });
   const loadOrder = orderLoaders(db).order;
   const sentVersions = new Map<string, number>();
   const sentVersion = (orderId: string) => sentVersions.get(orderId) ?? 0;
-  const remember = (row: OrderRow) => {
-    sentVersions.delete(row.id);
-    sentVersions.set(row.id, Number(row.version));
+  const remember = (orderId: string, version: number) => {
+    sentVersions.delete(orderId);
+    sentVersions.set(orderId, version);
     if (sentVersions.size > MAX_TRACKED_ORDERS) sentVersions.delete(sentVersions.keys().next().value!);
   };
 
   async function* run(): AsyncGenerator<OrderRow> {
     if (current) {
-      remember(current);
+      remember(current.id, Number(current.version));
       yield current;
     }
     for await (const batch of batches) {
@@ -47,12 +72,11 @@ export function orderChanges({ live, viewer, db, current }: OrderChangesOptions)
       // (an event committed just before `current` was read arrives after it).
       const wanted = batch.filter((event) => canSeeOrder(viewer, event.payload) && event.payload.version > sentVersion(event.payload.orderId));
       const rows = await Promise.all(wanted.map((event) => loadOrder(event.payload.orderId)));
-      for (const row of rows) {
-        // The row may be newer than its event, and it has the last word: a
-        // partner unassigned since then gets nothing more.
-        if (!row || !canSeeOrder(viewer, partiesOf(row)) || Number(row.version) <= sentVersion(row.id)) continue;
-        remember(row);
-        yield row;
+      for (const [index, event] of wanted.entries()) {
+        const row = rows[index];
+        if (!row || event.payload.version <= sentVersion(row.id)) continue;
+        remember(row.id, event.payload.version);
+        yield orderAsOf(row, event.payload);
       }
     }
   }

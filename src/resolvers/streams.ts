@@ -83,20 +83,31 @@ export function currentThenChanges<Event extends { id: string }, Value>(live: Ev
   return closingWith(run(), live);
 }
 
+export interface LatestPerKeyOptions<Event> {
+  /** Events that a later event of the same key must not replace (e.g. status changes, which every subscriber sees). @default none */
+  keep?: (event: Event) => boolean;
+  /** Events pending at once before the stream fails as too slow. @default 10000 */
+  maxPending?: number;
+}
+
 /**
  * For latest-state streams over many keys (order tracking): reads `live` as
- * events arrive and keeps only the newest event per key, so a consumer that
- * falls behind gets the latest state of each key instead of a backlog, and
- * never overflows the live buffer. Each `next()` hands over everything
- * pending, one event per key, in the order of their newest events.
+ * events arrive, and a pending event is replaced by a later one of the same
+ * key unless `keep` says otherwise. A consumer that falls behind thus gets
+ * the latest state of each key instead of a backlog, and never overflows the
+ * live buffer. Each `next()` hands over everything pending, in arrival order.
  */
 export function latestPerKey<Event extends { id: string }>(
   live: EventStream<Event>,
   keyOf: (event: Event) => string,
-  /** Distinct keys pending at once before the stream fails as too slow. @default 10000 */
-  maxKeys = 10_000,
+  options: LatestPerKeyOptions<Event> = {},
 ): AsyncIterableIterator<Event[]> & { return(): Promise<IteratorResult<Event[]>> } {
-  const pending = new Map<string, Event>();
+  const keep = options.keep ?? (() => false);
+  const maxPending = options.maxPending ?? 10_000;
+  // Arrival order (a Map iterates in insertion order), and per key the one pending event a later one replaces.
+  const pending = new Map<number, Event>();
+  const replaceable = new Map<string, number>();
+  let arrivals = 0;
   let failure: Error | null = null;
   let finished = false;
   let wake: (() => void) | null = null;
@@ -110,14 +121,19 @@ export function latestPerKey<Event extends { id: string }>(
     try {
       for await (const event of live) {
         const key = keyOf(event);
-        pending.delete(key);
-        pending.set(key, event);
-        if (pending.size > maxKeys) throw new Error('Subscriber is too slow; events were dropped');
+        const replaced = replaceable.get(key);
+        if (replaced !== undefined) pending.delete(replaced);
+        arrivals += 1;
+        pending.set(arrivals, event);
+        if (keep(event)) replaceable.delete(key);
+        else replaceable.set(key, arrivals);
+        if (pending.size > maxPending) throw new Error('Subscriber is too slow; events were dropped');
         signal();
       }
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
       pending.clear();
+      replaceable.clear();
     } finally {
       finished = true;
       signal();
@@ -130,6 +146,7 @@ export function latestPerKey<Event extends { id: string }>(
         if (pending.size > 0) {
           const batch = [...pending.values()];
           pending.clear();
+          replaceable.clear();
           return { value: batch, done: false };
         }
         if (failure) {

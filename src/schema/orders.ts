@@ -69,7 +69,12 @@ export const Order = builder.objectRef<OrderRow>('Order').implement({
     statusHistory: t.field({
       type: [OrderStatusChange],
       description: 'Oldest first, starting with PENDING.',
-      resolve: async (row, _args, { services }) => (await orderLoaders(services.db).history(row.id)) ?? [],
+      resolve: async (row, _args, { services }) => {
+        const history = (await orderLoaders(services.db).history(row.id)) ?? [];
+        // A subscription shows an order as of its event: the history up to that change.
+        const version = Number(row.version);
+        return history.filter((change) => Number(change.order_version) <= version);
+      },
     }),
     createdAt: t.field({ type: DateTime, resolve: (row) => row.created_at }),
     updatedAt: t.field({ type: DateTime, resolve: (row) => row.updated_at }),
