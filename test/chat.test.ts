@@ -122,7 +122,7 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       const id = first.openDirectConversation.id;
       expect(second.openDirectConversation.id).toBe(id);
       expect(again.openDirectConversation.id).toBe(id);
-      expect(first.openDirectConversation).toMatchObject({ kind: 'DIRECT', unreadCount: 0, lastMessage: null });
+      expect(first.openDirectConversation).toMatchObject({ kind: 'DIRECT', order: null, unreadCount: 0, lastMessage: null });
       expect(first.openDirectConversation.participants.map((user) => user.id).sort()).toEqual([ann.id, bob.id].sort());
       expect(await count('select count(*)::int as count from conversations where $1 in (direct_user_low, direct_user_high)', [ann.id])).toBe(1);
 
@@ -162,6 +162,7 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
 
       const opened = (await httpData(t.url, OrderConversationDocument, { orderId }, customer.token)).orderConversation;
       expect(opened.kind).toBe('ORDER');
+      expect(opened.order).toEqual({ id: orderId, status: 'PENDING' });
       expect(opened.participants.map((user) => user.id).sort()).toEqual([customer.id, fixer1.id, fixer2.id].sort());
       for (const user of [fixer1, fixer2, admin]) {
         expect((await httpData(t.url, OrderConversationDocument, { orderId }, user.token)).orderConversation.id).toBe(opened.id);
@@ -193,14 +194,23 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       const earlySocket = ws(early);
       const earlyStream = earlySocket.subscribe(MessageAddedDocument, { conversationId, since: '1' });
       expect((await earlyStream.next()).messageAdded.body).toBe('On my way');
+      const earlyTyping = earlySocket.subscribe(TypingDocument, { conversationId });
+      await untilSeen(earlyTyping, () => httpData(t.url, SetTypingDocument, { conversationId, typing: true }, customer.token));
+      const customerStream = ws(customer).subscribe(MessageAddedDocument, { conversationId, since: '1' });
+      expect((await customerStream.next()).messageAdded.body).toBe('On my way');
 
       await t.sql('update orders set partner_id = $1 where id = $2', ['late-comers', orderId]);
+      // Streams opened while the partner was assigned end with the answer a new subscribe would get.
+      expect(JSON.stringify((await earlyStream.ended.promise).error)).toContain('NOT_FOUND');
+      expect(JSON.stringify((await earlyTyping.ended.promise).error)).toContain('NOT_FOUND');
 
       const now = (await httpData(t.url, ChatConversationDocument, { id: conversationId }, late.token)).conversation!;
       expect(now.participants.map((user) => user.id).sort()).toEqual([customer.id, late.id].sort());
       // The history is there, unread, for the partner who joined.
       expect(now.unreadCount).toBe(1);
       await send(late, conversationId, 'Taking over');
+      // The customer's stream goes on.
+      expect((await customerStream.next()).messageAdded.body).toBe('Taking over');
       expect((await httpData(t.url, ChatConversationsDocument, {}, late.token)).conversations.edges.map((edge) => edge.node.id)).toEqual([conversationId]);
 
       // The unassigned partner has left: nothing to see, send or subscribe to.

@@ -20,7 +20,8 @@ import {
 import type { ConversationRow, MessageRow } from '../db/types.js';
 import { findUsers } from '../db/users.js';
 import { badInput, forbidden, notFound, rateLimited } from '../errors.js';
-import { idAfter, type TypingSignal } from '../pubsub/topics.js';
+import type { Channel } from '../pubsub/index.js';
+import { idAfter, type MessageCreated, type OrderChanged, type OutboxEvent, type TypingSignal } from '../pubsub/topics.js';
 import type { RateLimit } from '../rate-limiter.js';
 import { builder } from '../schema/builder.js';
 import { Conversation, ConversationConnection, Message, SendMessageInput, TypingEvent } from '../schema/chat.js';
@@ -82,6 +83,30 @@ async function typingSignal(context: Context, viewer: Viewer, conversationId: st
     typing,
     expiresAt: new Date(typing ? now + context.services.config.typingLapseMs : now).toISOString(),
   };
+}
+
+type OrderChange = OutboxEvent<OrderChanged>;
+
+/**
+ * Where a subscriber hears that they may have left an order's conversation
+ * (its partner was unassigned or changed): the order's own events, one per
+ * change, so no access check runs per message. Admins and the pair of a
+ * direct conversation cannot lose access: null.
+ */
+function revocationChannel(viewer: Viewer, conversation: ConversationRow): Channel<'order.byId'> | null {
+  if (conversation.order_id === null || viewer.role === 'ADMIN') return null;
+  return ['order.byId', conversation.order_id];
+}
+
+function isOrderChange(event: { id: string }): event is OrderChange {
+  return 'topic' in event && 'payload' in event;
+}
+
+/** Ends the stream (as NOT_FOUND, like a fresh subscribe would answer) once the order no longer includes the viewer. */
+function assertStillInOrder(viewer: Viewer, change: OrderChange): void {
+  const { customerId, partnerId } = change.payload;
+  if (customerId === viewer.id || (viewer.partnerId !== null && partnerId === viewer.partnerId)) return;
+  throw notFound('Conversation');
 }
 
 function optionalId(value: string | null | undefined, field: string): string | null {
@@ -232,18 +257,26 @@ builder.subscriptionFields((t) => ({
     args: { conversationId: t.arg.id({ required: true }), since: t.arg.id() },
     subscribe: async (_root, args, context) => {
       const { db, pubsub } = context.services;
+      const viewer = viewerOf(context);
       const conversationId = rowId(String(args.conversationId), 'conversationId');
       const since = optionalId(args.since, 'since');
-      if (!(await readable(context, conversationId))) throw notFound('Conversation');
-      const live = await pubsub.subscribe([['message.created', conversationId]]);
+      const access = await readable(context, conversationId);
+      if (!access) throw notFound('Conversation');
+      const revocations = revocationChannel(viewer, access.conversation);
+      const live = await pubsub.subscribe<'message.created' | 'order.byId'>([['message.created', conversationId], ...(revocations ? [revocations] : [])]);
       const loadMessage = chatLoaders(db).message;
       return replayThenLive({
         live,
+        guard: (event) => {
+          if (event.topic === 'message.created') return true;
+          assertStillInOrder(viewer, event as OrderChange);
+          return false;
+        },
         since,
         replay: (afterId, limit) => listMessagesAfter(db, conversationId, afterId, limit),
         itemId: (row) => row.id,
-        eventItemId: (event) => event.payload.messageId,
-        load: async (event) => (await loadMessage(event.payload.messageId)) ?? null,
+        eventItemId: (event) => (event as OutboxEvent<MessageCreated>).payload.messageId,
+        load: async (event) => (await loadMessage((event as OutboxEvent<MessageCreated>).payload.messageId)) ?? null,
         isAfter: idAfter,
       });
     },
@@ -256,10 +289,25 @@ builder.subscriptionFields((t) => ({
     args: { conversationId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, context) => {
       const { config, pubsub } = context.services;
+      const viewer = viewerOf(context);
       const conversationId = rowId(String(args.conversationId), 'conversationId');
-      if (!(await readable(context, conversationId))) throw notFound('Conversation');
-      const live = await pubsub.subscribe([['chat.typing', conversationId]], { dedupe: false, limit: TYPING_BUFFER });
-      return typingStream({ live, viewerId: viewerOf(context).id, lapseMs: config.typingLapseMs });
+      const access = await readable(context, conversationId);
+      if (!access) throw notFound('Conversation');
+      const revocations = revocationChannel(viewer, access.conversation);
+      const live = await pubsub.subscribe<'chat.typing' | 'order.byId'>([['chat.typing', conversationId], ...(revocations ? [revocations] : [])], {
+        dedupe: false,
+        limit: TYPING_BUFFER,
+      });
+      return typingStream({
+        live,
+        guard: (event): event is TypingSignal => {
+          if (!isOrderChange(event)) return true;
+          assertStillInOrder(viewer, event);
+          return false;
+        },
+        viewerId: viewer.id,
+        lapseMs: config.typingLapseMs,
+      });
     },
     resolve: (signal) => signal,
   }),

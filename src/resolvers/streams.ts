@@ -34,13 +34,19 @@ export interface ReplayThenLiveOptions<Event extends { id: string }, Item> {
   /** Reads the item an event announces; null drops the event. */
   load: (event: Event) => Promise<Item | null>;
   isAfter: (id: string, previous: string) => boolean;
+  /**
+   * Sees each live event first; false drops it as announcing no item (e.g. a
+   * change on the same stream that may revoke access), and throwing ends the
+   * stream with that error. @default every event announces an item
+   */
+  guard?: (event: Event) => boolean;
 }
 
 const REPLAY_BATCH = 500;
 
 /** Replays what came after `since`, then follows live events: no gap, no duplicate, ascending ids. */
 export function replayThenLive<Event extends { id: string }, Item>(options: ReplayThenLiveOptions<Event, Item>): AsyncIterableIterator<Item> {
-  const { live, replay, itemId, eventItemId, load, isAfter } = options;
+  const { live, replay, itemId, eventItemId, load, isAfter, guard } = options;
   async function* run(): AsyncGenerator<Item> {
     let last = options.since;
     if (replay && last !== null) {
@@ -52,6 +58,7 @@ export function replayThenLive<Event extends { id: string }, Item>(options: Repl
       }
     }
     for await (const event of live) {
+      if (guard && !guard(event)) continue;
       const id = eventItemId(event);
       if (last !== null && !isAfter(id, last)) continue;
       const item = await load(event);

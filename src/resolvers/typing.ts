@@ -2,9 +2,11 @@ import type { EventStream } from '../pubsub/event-stream.js';
 import type { TypingSignal } from '../pubsub/topics.js';
 import { closingWith } from './streams.js';
 
-export interface TypingStreamOptions {
-  /** Already subscribed to the conversation's typing channel. */
-  live: EventStream<TypingSignal>;
+export interface TypingStreamOptions<Other extends { id: string }> {
+  /** Already subscribed to the conversation's typing channel (and maybe to `Other` events, for `guard`). */
+  live: EventStream<TypingSignal | Other>;
+  /** Tells signals from other events and sees those first; throwing ends the stream with that error. */
+  guard: (event: TypingSignal | Other) => event is TypingSignal;
   /** The subscriber: their own signals are never shown to them. */
   viewerId: string;
   /** The longest a typing=true may last, whatever its expiresAt says (clock skew between processes). */
@@ -19,12 +21,12 @@ export interface TypingStreamOptions {
  * someone this stream does not show as typing is dropped, so publishers may
  * end typing without knowing whether it had started (sendMessage does).
  */
-export function typingStream({ live, viewerId, lapseMs }: TypingStreamOptions): AsyncIterableIterator<TypingSignal> {
+export function typingStream<Other extends { id: string }>({ live, guard, viewerId, lapseMs }: TypingStreamOptions<Other>): AsyncIterableIterator<TypingSignal> {
   async function* run(): AsyncGenerator<TypingSignal> {
     const lapseTimers = new Map<string, NodeJS.Timeout>();
     const lapsed: TypingSignal[] = [];
     let wake: (() => void) | null = null;
-    let nextSignal: Promise<IteratorResult<TypingSignal>> | null = null;
+    let nextSignal: Promise<IteratorResult<TypingSignal | Other>> | null = null;
     let counter = 0;
 
     const startLapse = (signal: TypingSignal) => {
@@ -54,7 +56,7 @@ export function typingStream({ live, viewerId, lapseMs }: TypingStreamOptions): 
         nextSignal = null;
         if (result.done) return;
         const signal = result.value;
-        if (signal.user.id === viewerId) continue;
+        if (!guard(signal) || signal.user.id === viewerId) continue;
         const running = lapseTimers.get(signal.user.id);
         clearTimeout(running);
         lapseTimers.delete(signal.user.id);

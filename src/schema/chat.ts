@@ -1,8 +1,10 @@
 import { viewerOf } from '../context.js';
 import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants } from '../db/chat.js';
+import { orderLoaders } from '../db/orders.js';
 import type { ConversationRow, MessageRow, UserRow } from '../db/types.js';
 import type { TypingSignal } from '../pubsub/topics.js';
 import { builder } from './builder.js';
+import { Order } from './orders.js';
 import { connectionType, decodeCursor, pageSize, toPage } from './pagination.js';
 import { DateTime } from './scalars.js';
 import { User } from './users.js';
@@ -44,6 +46,13 @@ Conversation.implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     kind: t.field({ type: ConversationKind, resolve: (row) => row.kind }),
+    order: t.field({
+      type: Order,
+      nullable: true,
+      description: "Set when kind is ORDER: the order's customer and assigned partner users talk here.",
+      // Whoever sees an order's conversation sees the order: both follow the order's customer and partner.
+      resolve: async (row, _args, { services }) => (row.order_id ? ((await orderLoaders(services.db).order(row.order_id)) ?? null) : null),
+    }),
     participants: t.field({
       type: [User],
       resolve: (row, _args, { services }) => listParticipants(services.db, row.id),
