@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { CloseCode, type ServerOptions } from 'graphql-ws';
+import type { ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -17,10 +17,16 @@ import { unauthenticated } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
+import { followRelayProgress } from './pubsub/catch-up.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
 import { createPresence } from './presence/index.js';
 import { usePresenceOfStreams } from './presence/sse.js';
 import { createRateLimiter } from './rate-limiter.js';
+import { createConnectionSlots } from './limits/connection-slots.js';
+import { useOperationLimits } from './limits/operation-limits.js';
+import { useStreamSlots } from './limits/stream-slots.js';
+import { corsPolicy, useCsrfPrevention } from './security/http.js';
+import { armExpiry, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './security/ws-session.js';
 import { schema } from './schema/index.js';
 import { createWebhookSender } from './webhook/sender.js';
 
@@ -42,6 +48,8 @@ type WsExtra = {
   expiryTimer?: NodeJS.Timeout;
   /** Ends this connection's share in its user's presence. */
   releasePresence?: () => void;
+  /** Gives back this connection's slot of its user's MAX_CONNECTIONS_PER_USER. */
+  releaseSlot?: () => void;
 };
 
 export async function createServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RealtimeServer> {
@@ -49,10 +57,19 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const database = await openDatabase(config);
   await migrate(database);
   await savePlatformFee(database.db, config.platformFeePercent);
-  const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
+  const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix, log });
+  const stopFollowingRelay = await followRelayProgress(pubsub, database.db, log);
   const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
   const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
   const presence = createPresence({ config, db: database.db, pubsub, log });
+  const connectionSlots = createConnectionSlots({
+    max: config.limits.connectionsPerUser,
+    redisUrl: config.redisUrl,
+    prefix: config.pubsubPrefix,
+    heartbeatMs: config.presence.heartbeatMs,
+    ttlMs: config.presence.ttlMs,
+    log,
+  });
   const services: Services = { config, db: database.db, pubsub, log, presence, rateLimiter };
   const provision = createProvisioner(database.db);
   const metrics = createMetrics();
@@ -70,6 +87,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    cors: corsPolicy(config.cors),
+    batching: { limit: config.limits.batchLimit },
+    maxRequestBodySize: config.limits.maxBodyBytes,
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Realtime marketplace API' } : false,
     logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
     maskedErrors: {
@@ -91,6 +111,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       }
     },
     plugins: [
+      useCsrfPrevention(),
+      useOperationLimits(config),
+      useStreamSlots(connectionSlots, config.limits.connectionsPerUser),
       usePresenceOfStreams(presence),
       useReadinessCheck({
         endpoint: '/ready',
@@ -123,6 +146,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
+      connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
+      // Close reasons never carry internal error messages, whatever NODE_ENV says.
+      isProd: true,
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: async (args: ExecutionArgs) => {
         const result = await (args.rootValue as Enveloped).subscribe(args);
@@ -142,28 +168,43 @@ export async function createServer(config: Config, log: Logger = createLogger(co
           return false;
         }
         if (!viewer) return false;
-        ctx.extra.viewer = viewer;
         const socket = ctx.extra.socket;
-        const msLeft = viewer.expiresAt * 1000 - Date.now();
-        // setTimeout fires at once above 2^31-1 ms; such tokens outlive any connection anyway.
-        if (msLeft < 2 ** 31 - 1) {
-          ctx.extra.expiryTimer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Token expired'), Math.max(0, msLeft));
+        const releaseSlot = await connectionSlots.take(viewer.id);
+        if (!releaseSlot) {
+          // Closed first with 4429; graphql-ws's own 4403 for `false` then finds the socket closing.
+          socket.close(TOO_MANY_CONNECTIONS.code, TOO_MANY_CONNECTIONS.reason);
+          return false;
         }
+        ctx.extra.releaseSlot = releaseSlot;
+        ctx.extra.viewer = viewer;
+        armExpiry(ctx.extra);
         // A socket that closed while we verified the token has had its onClose already.
         if (socket.readyState !== socket.CLOSED) ctx.extra.releasePresence = presence.hold(viewer.id);
+        // Likewise the slot and the expiry timer.
+        if (socket.readyState === socket.CLOSED) {
+          clearTimeout(ctx.extra.expiryTimer);
+          releaseSlot();
+          return false;
+        }
         metrics.connections.inc();
         return true;
       },
       onClose: (ctx, code) => {
         clearTimeout(ctx.extra.expiryTimer);
+        ctx.extra.releaseSlot?.();
         ctx.extra.releasePresence?.();
         if (ctx.acknowledged) metrics.connections.dec();
         metrics.closes.inc({ code: String(code ?? 0) });
       },
+      onPing: tokenRefresh(async (jwt) => (await viewerFromToken(jwt))!, log),
       onSubscribe: async (ctx, _id, params) => {
+        const refused = tooManyOperations(ctx, config.limits.subscriptionsPerConnection);
+        if (refused) return refused;
         const enveloped = yoga.getEnveloped({
           viewer: ctx.extra.viewer ?? null,
-          request: ctx.extra.request,
+          // Not `request`: Yoga's HTTP plugins read that as the operation's HTTP request, and
+          // the upgrade is a GET, so every mutation over graphql-ws was refused as "mutation via GET".
+          req: ctx.extra.request,
           params,
         } as unknown as Parameters<typeof yoga.getEnveloped>[0]);
         let document;
@@ -204,6 +245,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     log,
     async start() {
       await presence.start();
+      await connectionSlots.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.host, () => resolve());
@@ -221,7 +263,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       await closed;
       await webhook.stop();
       await presence.stop();
+      await connectionSlots.stop();
       await relay.stop();
+      await stopFollowingRelay();
       await yoga.dispose();
       await pubsub.close();
       await rateLimiter.close();

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { DatabaseHandle, DbSession } from '../db/client.js';
 import type { PubSub } from './index.js';
-import { routeOutboxEvent, type OutboxEvent } from './topics.js';
+import { readOutboxAfter } from '../db/outbox.js';
+import { routeOutboxEvent } from './topics.js';
 
 /** Any fixed number; the relay leader of a cluster is whoever holds this session lock. */
 const RELAY_LOCK_KEY = 7_263_540_002;
@@ -24,13 +25,6 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
-interface OutboxRecord {
-  id: string;
-  topic: string;
-  payload: unknown;
-  created_at: Date;
-}
-
 /**
  * Outbox → PubSub. Every process runs one; the one holding the advisory lock
  * publishes, in id order (= commit order, see event_order_lock), and records
@@ -44,6 +38,8 @@ export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Re
   let running = false;
   let wake: (() => void) | null = null;
   let wokenEarly = false;
+  /** Set while the PubSub refuses publishes: wake-ups then wait for the next poll instead of hammering it. */
+  let pubsubDown = false;
   let loop: Promise<void> = Promise.resolve();
 
   const signal = () => {
@@ -81,30 +77,31 @@ export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Re
 
   async function publishPending(current: DbSession): Promise<void> {
     for (;;) {
-      const rows = await current.query<OutboxRecord>(
-        // Order by the bigint column: a bare `id` here would sort the text alias ("10" < "7").
-        'select outbox.id::text as id, topic, payload, created_at from outbox where outbox.id > $1 order by outbox.id limit $2',
-        [lastPublishedId, BATCH_SIZE],
-      );
-      if (rows.length === 0) return;
+      const events = await readOutboxAfter(database.db, lastPublishedId, BATCH_SIZE);
+      if (events.length === 0) return;
       // Published without waiting for each reply: one connection keeps them in order,
       // and the batch counts as published only when every one is acknowledged.
       const published: Promise<void>[] = [];
-      for (const row of rows) {
-        const event: OutboxEvent<unknown> = {
-          id: row.id,
-          topic: row.topic,
-          payload: row.payload,
-          createdAt: new Date(row.created_at).toISOString(),
-        };
+      for (const event of events) {
         for (const delivery of routeOutboxEvent(event)) {
           published.push(pubsub.publish(delivery.topic, delivery.key, delivery.event as never));
         }
       }
-      await Promise.all(published);
-      lastPublishedId = rows[rows.length - 1]!.id;
+      const last = events[events.length - 1]!.id;
+      published.push(pubsub.publish('relay.progress', 'all', { id: last }));
+      try {
+        await Promise.all(published);
+      } catch (error) {
+        // PubSub unreachable: keep leadership, retry the batch on the next tick.
+        if (!pubsubDown) log.warn({ err: error }, 'relay cannot publish; retrying every poll until the PubSub is back');
+        pubsubDown = true;
+        return;
+      }
+      if (pubsubDown) log.info('relay publishes again');
+      pubsubDown = false;
+      lastPublishedId = last;
       await current.query('update outbox_relay set last_published_id = $1, updated_at = now() where id = 1', [lastPublishedId]);
-      if (rows.length < BATCH_SIZE) return;
+      if (events.length < BATCH_SIZE) return;
     }
   }
 
@@ -123,10 +120,11 @@ export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Re
     while (running) {
       wokenEarly = false;
       await tick();
-      if (!running || wokenEarly) continue;
+      if (!running || (wokenEarly && !pubsubDown)) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         wake = () => {
+          if (pubsubDown) return;
           clearTimeout(timer);
           resolve();
         };

@@ -112,7 +112,13 @@ export type PartnerOutboxEvent =
   | (OutboxEvent<EarningsCreated> & { topic: 'earnings.created' });
 
 /** Channel name → [key, event]; publish and subscribe cannot disagree. */
+/** How far the relay leader has published: lets a process that lost Redis for a while catch up from the outbox. */
+export interface RelayProgress {
+  id: string;
+}
+
 export interface Topics {
+  'relay.progress': [all: 'all', event: RelayProgress];
   'presence.changed': [userId: string, event: PresenceChanged];
   /** Every outbox event on one channel, for the admin activity feed; subscribers filter by topic. */
   activity: [all: 'all', event: OutboxEvent<unknown>];

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeDocument, NotificationAddedDocument, UnreadCountChangedDocument } from './generated/graphql.js';
+import { httpData, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
+import { eventually } from './support/deferred.js';
+import { OwnRedis } from './support/services.js';
+import { createTestDatabase, startServerProcess, TEST_JWT_SECRET, token, type ServerProcess } from './support/server.js';
+
+async function readiness(process: ServerProcess): Promise<number> {
+  return (await fetch(process.url.replace('/graphql', '/ready'))).status;
+}
+
+describe('delivery under faults (two processes, PostgreSQL + a Redis of our own)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let redis: OwnRedis;
+  let sqlClient: pg.Client;
+  const processes: ServerProcess[] = [];
+  const sockets: WsConnection[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    redis = await OwnRedis.start();
+    const env = {
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      RELAY_POLL_MS: '200',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      DATABASE_URL: database.url,
+      REDIS_URL: redis.url,
+      PUBSUB_PREFIX: `f${randomBytes(4).toString('hex')}:`,
+    };
+    processes.push(await startServerProcess(env), await startServerProcess(env));
+    sqlClient = new pg.Client({ connectionString: database.url });
+    await sqlClient.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(sockets.map((socket) => socket.dispose()));
+    await Promise.all(processes.map((process) => process.kill('SIGKILL')));
+    await sqlClient?.end();
+    await redis?.kill();
+    await database?.drop();
+  });
+
+  it('Redis restarting while events flow: /ready follows it, every subscriber gets every event once, in order', async () => {
+    const users = Array.from({ length: 10 }, (_, i) => `fault-user-${i}`);
+    const subscriptions: { userId: string; stream: Subscription<{ notificationAdded: { title: string } }> }[] = [];
+    for (const [index, userId] of users.entries()) {
+      const server = processes[index % 2]!;
+      const jwt = await token({ sub: userId, role: 'customer' });
+      await httpData(server.url, MeDocument, {}, jwt);
+      const socket = wsConnect(server.url, { authorization: `Bearer ${jwt}` });
+      sockets.push(socket);
+      const stream = socket.subscribe(NotificationAddedDocument, {});
+      // The count answers at once; the notification stream on the same socket subscribed before it.
+      await socket.subscribe(UnreadCountChangedDocument).next();
+      subscriptions.push({ userId, stream });
+    }
+    const perUser = 60;
+    const write = async (round: number) => {
+      await sqlClient.query(`insert into notifications (user_id, title) select u, $1 from unnest($2::text[]) as u`, [`n${round}`, users]);
+    };
+    const received = new Map<string, string[]>(users.map((userId) => [userId, []]));
+    const takeAll = async (upTo: number) => {
+      for (const { userId, stream } of subscriptions) {
+        const titles = received.get(userId)!;
+        while (titles.length < upTo) titles.push((await stream.next(20_000)).notificationAdded.title);
+      }
+    };
+    for (let round = 1; round <= 20; round += 1) await write(round);
+    await takeAll(20);
+    await redis.kill();
+    await eventually(async () => ((await Promise.all(processes.map(readiness))).every((status) => status === 503) ? true : undefined), '/ready to answer 503');
+    // Writes go on while Redis is away: they land in PostgreSQL and its outbox.
+    for (let round = 21; round <= 40; round += 1) await write(round);
+    await redis.start();
+    await eventually(async () => ((await Promise.all(processes.map(readiness))).every((status) => status === 200) ? true : undefined), '/ready to answer 200 again', 20_000);
+    for (let round = 41; round <= perUser; round += 1) await write(round);
+
+    await takeAll(perUser);
+    const expected = Array.from({ length: perUser }, (_, i) => `n${i + 1}`);
+    for (const userId of users) expect({ userId, titles: received.get(userId) }).toEqual({ userId, titles: expected });
+    // And nothing more: a sentinel is the very next event for everyone.
+    await sqlClient.query(`insert into notifications (user_id, title) select u, 'sentinel' from unnest($1::text[]) as u`, [users]);
+    for (const { stream } of subscriptions) expect((await stream.next()).notificationAdded.title).toBe('sentinel');
+  });
+});
