@@ -20,6 +20,10 @@ export interface Config {
   limits: Limits;
   /** How often the relay polls the outbox when no NOTIFY arrives. @default 1000 */
   relayPollMs: number;
+  /** How long a stopping server waits for requests in flight. @default 10000 */
+  shutdownGraceMs: number;
+  /** Unread events one subscription may hold before it counts as a slow consumer (closed with 1013). @default 10000 */
+  subscriberBufferLimit: number;
   /** The platform's share of an order total (PLATFORM_FEE_PERCENT); the partner's payout is the rest. @default 20 */
   platformFeePercent: number;
   /** How long a typing=true signal lasts unless renewed. @default 5000 */
@@ -79,7 +83,7 @@ export interface Limits {
   maxFields: number;
   /** Aliases per operation (MAX_QUERY_ALIASES). @default 15 */
   maxAliases: number;
-  /** graphql-armor's structural cost per operation (MAX_QUERY_COST). @default 5000 */
+  /** graphql-armor's cost per operation (MAX_QUERY_COST): one full page of 100 passes, pages nested in pages do not. @default 50000 */
   maxCost: number;
   /** Lexical tokens per document, checked while parsing (MAX_QUERY_TOKENS). @default 2000 */
   maxTokens: number;
@@ -271,7 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: integer(env, 'MAX_QUERY_DEPTH', 10, 1, 100),
       maxFields: integer(env, 'MAX_QUERY_FIELDS', 200, 1, 100_000),
       maxAliases: integer(env, 'MAX_QUERY_ALIASES', 15, 0, 10_000),
-      maxCost: integer(env, 'MAX_QUERY_COST', 5000, 1, 10_000_000),
+      maxCost: integer(env, 'MAX_QUERY_COST', 50_000, 1, 100_000_000),
       maxTokens: integer(env, 'MAX_QUERY_TOKENS', 2000, 10, 1_000_000),
       maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
       batchLimit: integer(env, 'BATCH_LIMIT', 10, 1, 1000),
@@ -280,6 +284,8 @@ export function loadConfig(env: Env = process.env): Config {
       subscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 100_000),
     },
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 60_000),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    subscriberBufferLimit: integer(env, 'SUBSCRIBER_BUFFER_LIMIT', 10_000, 10, 1_000_000),
     platformFeePercent: integer(env, 'PLATFORM_FEE_PERCENT', 20, 0, 100),
     typingLapseMs: integer(env, 'TYPING_LAPSE_MS', 5000, 50, 600_000),
     presence: presenceConfig(env),

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 
 /** The `extensions.code` values of CONTRACT.md "Errors". */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SLOW_CONSUMER';
 
 function coded(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -18,3 +18,10 @@ export const badInput = (field: string, why: string) => coded('BAD_USER_INPUT', 
 
 export const rateLimited = (retryAfterMs: number) =>
   coded('RATE_LIMITED', `Too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });
+
+/** A subscriber whose unread events passed the buffer limit; its WebSocket is closed with 1013. */
+export const slowConsumer = () => coded('SLOW_CONSUMER', 'The client stopped reading; its subscription was dropped');
+
+export function isSlowConsumer(error: unknown): boolean {
+  return error instanceof GraphQLError && error.extensions['code'] === 'SLOW_CONSUMER';
+}

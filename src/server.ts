@@ -13,7 +13,8 @@ import type { Context, Services } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { savePlatformFee } from './db/orders.js';
-import { unauthenticated } from './errors.js';
+import { isSlowConsumer, unauthenticated } from './errors.js';
+import { trackInFlight } from './in-flight.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
@@ -57,7 +58,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const database = await openDatabase(config);
   await migrate(database);
   await savePlatformFee(database.db, config.platformFeePercent);
-  const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix, log });
+  const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix, log, bufferLimit: config.subscriberBufferLimit });
   const stopFollowingRelay = await followRelayProgress(pubsub, database.db, log);
   const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
   const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
@@ -130,7 +131,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     ],
   });
 
+  const inFlight = trackInFlight();
   const httpServer: HttpServer = createHttpServer(async (request, response) => {
+    inFlight.track(request, response);
     if (request.url === '/metrics') {
       metrics.subscriptions.set(pubsub.activeSubscriptions());
       metrics.relayLeader.set(relay.isLeader ? 1 : 0);
@@ -188,6 +191,12 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         }
         metrics.connections.inc();
         return true;
+      },
+      onError: (ctx, _id, _payload, errors) => {
+        // graphql-ws re-wraps what a stream throws; the original says whether it was ours.
+        if (errors.some((error) => isSlowConsumer(error) || isSlowConsumer(error.originalError))) {
+          ctx.extra.socket.close(CloseCode_SlowConsumer, 'Slow consumer');
+        }
       },
       onClose: (ctx, code) => {
         clearTimeout(ctx.extra.expiryTimer);
@@ -256,9 +265,13 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       webhook.start();
     },
     async stop() {
+      // Stop accepting, tell WebSocket clients to go elsewhere (1001), let requests in
+      // flight (mutations) finish, then cut what is left (SSE streams, stragglers).
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       for (const socket of wsServer.clients) closeSocket(socket);
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      await inFlight.drained(config.shutdownGraceMs);
       httpServer.closeAllConnections();
       await closed;
       await webhook.stop();
@@ -278,6 +291,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
 type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };
 
 const READY_TIMEOUT_MS = 2000;
+/** WebSocket close code 1013 "Try Again Later": the contract's code for a slow consumer. */
+const CloseCode_SlowConsumer = 1013;
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

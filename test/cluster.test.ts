@@ -125,4 +125,40 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
     await sqlClient.query(`insert into notifications (user_id, title) values ($1, 'sentinel')`, [userId]);
     expect((await added.next()).notificationAdded.title).toBe('sentinel');
   });
+
+  it('a process stopped with SIGTERM closes sockets with 1001, finishes its mutation, and hands over the relay', async () => {
+    const [a, b] = await runningPair();
+    const leader = (await isRelayLeader(a)) ? a : b;
+    const other = leader === a ? b : a;
+    const admin = await token({ sub: 'sigterm-admin', role: 'admin' });
+    const customer = await token({ sub: 'sigterm-user', role: 'customer' });
+    await httpData(other.url, MeDocument, {}, customer);
+    await httpData(other.url, MeDocument, {}, admin);
+    const onLeader = wsConnect(leader.url, { authorization: `Bearer ${customer}` });
+    sockets.push(onLeader);
+    await onLeader.connected;
+    await sqlClient.query(`insert into users (id, role, display_name) select 'bulk-' || i, 'CUSTOMER', 'Bulk ' || i from generate_series(1, 3000) as i on conflict do nothing`);
+    const [{ users }] = (await sqlClient.query<{ users: number }>('select count(*)::int as users from users')).rows as [{ users: number }];
+
+    // A broadcast to every user is in flight when the signal arrives.
+    const inFlight = httpData(leader.url, SendNotificationDocument, { input: { title: 'last words', body: 'before stopping' } }, admin);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const exited = leader.kill('SIGTERM');
+    expect((await onLeader.closed).code).toBe(1001);
+    expect((await inFlight).sendNotification).toBe(users);
+    expect(await exited).toBe(0);
+
+    // The survivor leads the relay now and the user, reconnected there, resumes with since.
+    await eventually(async () => ((await isRelayLeader(other)) ? true : undefined), 'the other process to lead the relay', 5000);
+    const resumed = wsConnect(other.url, { authorization: `Bearer ${customer}` });
+    sockets.push(resumed);
+    const replay = resumed.subscribe(NotificationAddedDocument, { since: '1' });
+    const titles: string[] = [];
+    for (;;) {
+      const event = await replay.next();
+      titles.push(event.notificationAdded.title);
+      if (event.notificationAdded.title === 'last words') break;
+    }
+    expect(titles).toContain('last words');
+  });
 });

@@ -1,3 +1,5 @@
+import { slowConsumer } from '../errors.js';
+
 /**
  * The iterator one subscription reads. It exists only after its channels are
  * subscribed, and `return()` unsubscribes whether or not iteration started,
@@ -37,7 +39,7 @@ export class EventStream<T extends { id: string }> implements AsyncIterableItera
       return;
     }
     this.buffer.push(event);
-    if (this.buffer.length > this.limit) this.fail(new Error('Subscriber is too slow; events were dropped'));
+    if (this.buffer.length > this.limit) this.fail(slowConsumer());
   }
 
   /** Takes every buffered event at once: for state-like streams that only need the latest. */

@@ -8,7 +8,7 @@ import { LocalChannels } from './local-channels.js';
 import { idAfter, type Delivery, type TopicEvent, type TopicKey, type TopicName } from './topics.js';
 
 export interface SubscribeOptions {
-  /** Unread events a subscriber may hold before its stream fails. @default 10000 */
+  /** Unread events a subscriber may hold before its stream fails as a slow consumer. @default PubSubOptions.bufferLimit */
   limit?: number;
   /**
    * Drop events whose id is not after the last one seen (outbox events, which a
@@ -52,6 +52,8 @@ export interface PubSubOptions {
   log: Logger;
   /** How long a subscribe waits for the engine before failing. @default 5000 */
   subscribeTimeoutMs?: number;
+  /** Default for SubscribeOptions.limit. @default 10000 */
+  bufferLimit?: number;
 }
 
 export function createPubSub(options: PubSubOptions): PubSub {
@@ -139,7 +141,7 @@ function wrapEngine(kind: PubSub['kind'], engine: PubSubEngine, options: PubSubO
     kind,
     publish: (topic, key, event) => engine.publish(channelName(topic, key), event),
     async subscribe<T extends TopicName>(channels: Channel<T>[], subscribeOptions: SubscribeOptions = {}) {
-      const stream = new EventStream<TopicEvent<T>>(subscribeOptions.limit ?? 10_000, subscribeOptions.dedupe === false ? () => true : idAfter);
+      const stream = new EventStream<TopicEvent<T>>(subscribeOptions.limit ?? options.bufferLimit ?? 10_000, subscribeOptions.dedupe === false ? () => true : idAfter);
       const listener = (event: unknown) => stream.push(event as TopicEvent<T>);
       const names = channels.map(([topic, key]) => channelName(topic, key));
       streams += 1;
