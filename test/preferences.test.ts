@@ -123,6 +123,22 @@ describe.each(BACKENDS)('notification preferences on %s', (backend) => {
     expect(await notificationCount(listener.id, 'ORDER_UPDATE')).toBeGreaterThan(0);
   });
 
+  it("keeps the system's MESSAGE notifications of a muted kind from the user, also for a message written in plain SQL", async () => {
+    const sender = await newUser();
+    const muter = await newUser();
+    const listener = await newUser();
+    await httpData(t.url, SetNotificationPreferenceDocument, { kind: 'MESSAGE', inApp: false }, muter.token);
+    for (const other of [muter, listener]) {
+      const [conversation] = await t.sql<{ id: string }>(
+        `insert into conversations (kind, direct_user_low, direct_user_high) values ('DIRECT', least($1, $2), greatest($1, $2)) returning id::text`,
+        [sender.id, other.id],
+      );
+      await t.sql(`insert into messages (conversation_id, sender_id, body) values ($1, $2, 'hello there')`, [conversation!.id, sender.id]);
+    }
+    expect(await notificationCount(muter.id, 'MESSAGE')).toBe(0);
+    expect(await notificationCount(listener.id, 'MESSAGE')).toBe(1);
+  });
+
   it('rejects an unknown kind and anonymous callers', async () => {
     const user = await newUser();
     const unknown = await httpRequest(t.url, SetNotificationPreferenceDocument, { kind: 'SPAM' as 'GENERAL', inApp: false }, user.token);

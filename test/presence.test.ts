@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeDocument, PresenceChangedDocument, PresenceDocument, UnreadCountChangedDocument } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
-import { BACKENDS, startServerProcess, startTestServer, token, type ServerProcess, type TestServer } from './support/server.js';
+import { Redis } from 'ioredis';
+import { eventually } from './support/deferred.js';
+import { BACKENDS, TEST_REDIS_URL, startServerProcess, startTestServer, token, type ServerProcess, type TestServer } from './support/server.js';
 
 interface TestUser {
   id: string;
@@ -225,6 +227,51 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
     // The other process agrees.
     const there = await httpData(other.url, PresenceDocument, { userIds: [partner.id] }, customer.token);
     expect(there.presence[0]!.online).toBe(false);
+  });
+
+  it('takes the users of a process that stops gracefully offline at once, not after the TTL', async () => {
+    const { other } = await cluster({});
+    const customer = await f.user();
+    const partner = await f.user('partner');
+    await f.order(customer, partner);
+    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
+    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    await f.ws(partner, other.url).connected;
+    expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
+    const stoppedAt = Date.now();
+    await other.kill('SIGTERM');
+    // The default TTL is 20 s; a graceful stop must not wait for it.
+    const [, online] = await nextChange(watcher, 5_000);
+    expect(online).toBe(false);
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+  });
+
+  it('rebuilds its entries when Redis loses them, without a false offline/online flicker', async () => {
+    const { t } = await cluster({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
+    const customer = await f.user();
+    const partner = await f.user('partner');
+    await f.order(customer, partner);
+    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
+    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const partnerSocket = f.ws(partner);
+    await partnerSocket.connected;
+    expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
+
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const keys = await redis.keys(`${t.env.PUBSUB_PREFIX}presence:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    const online = async () => (await httpData(t.url, PresenceDocument, { userIds: [partner.id] }, customer.token)).presence[0]!.online;
+    // The next heartbeat finds this process unregistered and writes back what it holds.
+    await eventually(async () => ((await online()) ? true : undefined), 'presence to be rebuilt', 5_000);
+    await partnerSocket.dispose();
+    const [, afterward] = await nextChange(watcher);
+    expect(afterward).toBe(false);
+    expect(watcher.pending).toBe(0);
   });
 
   it("takes a killed process's users offline once its heartbeat lapses (short TTL)", async () => {
