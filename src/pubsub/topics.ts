@@ -33,22 +33,13 @@ export interface MessageCreated {
   replyToId: string | null;
 }
 
-/** The typist as a typing signal carries them, so subscribers need not read the user row per event. */
-export interface TypingUser {
-  id: string;
-  role: 'CUSTOMER' | 'PARTNER' | 'ADMIN';
-  displayName: string;
-  partnerId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
 /** Ephemeral (never in the outbox): published by setTyping and sendMessage. */
 export interface TypingSignal {
   /** Unique per signal; typing streams subscribe without dedupe, so ids need not increase. */
   id: string;
   conversationId: string;
-  user: TypingUser;
+  /** The typist; subscribers read the user through a per-event batch, not per subscriber. */
+  userId: string;
   typing: boolean;
   /** ISO time a typing=true lapses; for typing=false, when it was sent. */
   expiresAt: string;

@@ -65,21 +65,12 @@ async function writable(context: Context, conversationId: string): Promise<Conve
   return access.conversation;
 }
 
-async function typingSignal(context: Context, viewer: Viewer, conversationId: string, typing: boolean): Promise<TypingSignal> {
-  const user = await chatLoaders(context.services.db).user(viewer.id);
-  if (!user) throw new Error(`viewer ${viewer.id} was not provisioned`);
+function typingSignal(context: Context, viewer: Viewer, conversationId: string, typing: boolean): TypingSignal {
   const now = Date.now();
   return {
     id: randomUUID(),
     conversationId,
-    user: {
-      id: user.id,
-      role: user.role,
-      displayName: user.display_name,
-      partnerId: user.partner_id,
-      createdAt: new Date(user.created_at).toISOString(),
-      updatedAt: new Date(user.updated_at).toISOString(),
-    },
+    userId: viewer.id,
     typing,
     expiresAt: new Date(typing ? now + context.services.config.typingLapseMs : now).toISOString(),
   };
@@ -211,7 +202,7 @@ builder.mutationFields((t) => ({
         return retried(first);
       }
       // Sending ends the sender's typing; streams that did not show them typing drop this.
-      await pubsub.publish('chat.typing', conversationId, await typingSignal(context, viewer, conversationId, false));
+      await pubsub.publish('chat.typing', conversationId, typingSignal(context, viewer, conversationId, false));
       return message;
     },
   }),
@@ -243,7 +234,7 @@ builder.mutationFields((t) => ({
       const waitMs = await rateLimiter.hit(typingLimit(config), viewer.id);
       if (waitMs !== null) throw rateLimited(waitMs);
       // Ephemeral: straight to the PubSub, never the database; each subscriber keeps the lapse.
-      await pubsub.publish('chat.typing', conversationId, await typingSignal(context, viewer, conversationId, args.typing));
+      await pubsub.publish('chat.typing', conversationId, typingSignal(context, viewer, conversationId, args.typing));
       return true;
     },
   }),

@@ -32,12 +32,12 @@ export function typingStream<Other extends { id: string }>({ live, guard, viewer
     const startLapse = (signal: TypingSignal) => {
       const delay = Math.min(Math.max(Date.parse(signal.expiresAt) - Date.now(), 0), lapseMs);
       const timer = setTimeout(() => {
-        lapseTimers.delete(signal.user.id);
+        lapseTimers.delete(signal.userId);
         counter += 1;
         lapsed.push({ ...signal, id: `lapse:${counter}`, typing: false, expiresAt: new Date().toISOString() });
         wake?.();
       }, delay);
-      lapseTimers.set(signal.user.id, timer);
+      lapseTimers.set(signal.userId, timer);
     };
 
     try {
@@ -56,10 +56,10 @@ export function typingStream<Other extends { id: string }>({ live, guard, viewer
         nextSignal = null;
         if (result.done) return;
         const signal = result.value;
-        if (!guard(signal) || signal.user.id === viewerId) continue;
-        const running = lapseTimers.get(signal.user.id);
+        if (!guard(signal) || signal.userId === viewerId) continue;
+        const running = lapseTimers.get(signal.userId);
         clearTimeout(running);
-        lapseTimers.delete(signal.user.id);
+        lapseTimers.delete(signal.userId);
         if (signal.typing) {
           startLapse(signal);
           yield signal;

@@ -1,7 +1,7 @@
 import { viewerOf } from '../context.js';
 import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants } from '../db/chat.js';
 import { orderLoaders } from '../db/orders.js';
-import type { ConversationRow, MessageRow, UserRow } from '../db/types.js';
+import type { ConversationRow, MessageRow } from '../db/types.js';
 import type { TypingSignal } from '../pubsub/topics.js';
 import { builder } from './builder.js';
 import { Order } from './orders.js';
@@ -80,23 +80,18 @@ Conversation.implement({
 
 export const ConversationConnection = connectionType('Conversation', Conversation);
 
-/** The typist as the signal carries them, shaped as the User type reads a row. */
-function typistRow(signal: TypingSignal): UserRow {
-  const { user } = signal;
-  return {
-    id: user.id,
-    role: user.role,
-    display_name: user.displayName,
-    partner_id: user.partnerId,
-    created_at: new Date(user.createdAt),
-    updated_at: new Date(user.updatedAt),
-  };
-}
-
 export const TypingEvent = builder.objectRef<TypingSignal>('TypingEvent').implement({
   fields: (t) => ({
     conversationId: t.exposeID('conversationId'),
-    user: t.field({ type: User, resolve: typistRow }),
+    user: t.field({
+      type: User,
+      resolve: async (signal, _args, { services }) => {
+        const typist = await chatLoaders(services.db).user(signal.userId);
+        // Only provisioned callers can send a signal.
+        if (!typist) throw new Error(`typist ${signal.userId} has no user row`);
+        return typist;
+      },
+    }),
     typing: t.exposeBoolean('typing'),
     expiresAt: t.field({
       type: DateTime,
