@@ -20,6 +20,11 @@ export interface Config {
   limits: Limits;
   /** How often the relay polls the outbox when no NOTIFY arrives. @default 1000 */
   relayPollMs: number;
+  /**
+   * Published outbox rows older than this are pruned; a `since` older than it
+   * answers RESUME_EXPIRED (the client refetches instead). @default 24
+   */
+  outboxRetentionHours: number;
   /** How long a stopping server waits for requests in flight. @default 10000 */
   shutdownGraceMs: number;
   /** Unread events one subscription may hold before it counts as a slow consumer (closed with 1013). @default 10000 */
@@ -285,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 60_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    outboxRetentionHours: integer(env, 'OUTBOX_RETENTION_HOURS', 24, 1, 24 * 365),
     subscriberBufferLimit: integer(env, 'SUBSCRIBER_BUFFER_LIMIT', 10_000, 10, 1_000_000),
     platformFeePercent: integer(env, 'PLATFORM_FEE_PERCENT', 20, 0, 100),
     typingLapseMs: integer(env, 'TYPING_LAPSE_MS', 5000, 50, 600_000),

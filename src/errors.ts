@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 
 /** The `extensions.code` values of CONTRACT.md "Errors". */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SLOW_CONSUMER';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SLOW_CONSUMER' | 'RESUME_EXPIRED';
 
 function coded(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -25,3 +25,7 @@ export const slowConsumer = () => coded('SLOW_CONSUMER', 'The client stopped rea
 export function isSlowConsumer(error: unknown): boolean {
   return error instanceof GraphQLError && error.extensions['code'] === 'SLOW_CONSUMER';
 }
+
+/** A `since` older than the replay window: the client should refetch and subscribe without it. */
+export const resumeExpired = (field: string, hours: number) =>
+  coded('RESUME_EXPIRED', `${field} is older than the ${hours} h replay window; refetch, then subscribe without it`, { field });

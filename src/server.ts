@@ -26,6 +26,7 @@ import { createRateLimiter } from './rate-limiter.js';
 import { createConnectionSlots } from './limits/connection-slots.js';
 import { useOperationLimits } from './limits/operation-limits.js';
 import { useStreamSlots } from './limits/stream-slots.js';
+import { useEndStreamsOfAbortedRequests } from './security/aborted-streams.js';
 import { corsPolicy, useCsrfPrevention } from './security/http.js';
 import { armExpiry, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './security/ws-session.js';
 import { schema } from './schema/index.js';
@@ -60,7 +61,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   await savePlatformFee(database.db, config.platformFeePercent);
   const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix, log, bufferLimit: config.subscriberBufferLimit });
   const stopFollowingRelay = await followRelayProgress(pubsub, database.db, log);
-  const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs });
+  const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs, retentionHours: config.outboxRetentionHours });
   const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
   const presence = createPresence({ config, db: database.db, pubsub, log });
   const connectionSlots = createConnectionSlots({
@@ -116,6 +117,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       useOperationLimits(config),
       useStreamSlots(connectionSlots, config.limits.connectionsPerUser),
       usePresenceOfStreams(presence),
+      // After every plugin that wraps stream results (see the file).
+      // disabled
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {

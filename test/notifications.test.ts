@@ -10,6 +10,8 @@ import {
   UnreadNotificationCountDocument,
 } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
+import { pruneOutbox } from '../src/db/outbox.js';
+import { eventually } from './support/deferred.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
 
 describe.each(BACKENDS)('notifications on %s', (backend) => {
@@ -292,6 +294,29 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
       const counts = socket.subscribe(UnreadCountChangedDocument);
       expect(await counts.next()).toEqual({ unreadCountChanged: 0 });
     });
+  });
+
+  it('answers a since older than the replay window with RESUME_EXPIRED, and prunes only published, expired outbox rows', async () => {
+    const customer = await newCustomer();
+    const [old] = await t.sql<{ id: string }>(
+      `insert into notifications (user_id, title, created_at) values ($1, 'ancient', now() - interval '25 hours') returning id::text`,
+      [customer.id],
+    );
+    const socket = ws(customer.token);
+    const expired = socket.subscribe(NotificationAddedDocument, { since: old!.id });
+    expect(JSON.stringify((await expired.ended.promise).error)).toContain('RESUME_EXPIRED');
+
+    const [{ newest }] = (await t.sql<{ newest: string }>('select max(id)::text as newest from outbox')) as [{ newest: string }];
+    await eventually(() => (BigInt(t.server.relay.lastPublishedId) >= BigInt(newest) ? true : undefined), 'the relay to publish');
+    await t.sql(`update outbox set created_at = now() - interval '25 hours'`);
+    await t.sql(`insert into notifications (user_id, title) values ($1, 'fresh')`, [customer.id]);
+    // Only rows the relay has published may go, however old they are.
+    const pruned = await pruneOutbox(t.server.database.db, newest, 24);
+    expect(pruned).toBeGreaterThan(0);
+    const [{ left }] = (await t.sql<{ left: number }>('select count(*)::int as left from outbox where id <= $1', [newest])) as [{ left: number }];
+    expect(left).toBe(0);
+    const [{ kept }] = (await t.sql<{ kept: number }>('select count(*)::int as kept from outbox where id > $1', [newest])) as [{ kept: number }];
+    expect(kept).toBeGreaterThan(0);
   });
 
   it('leaves no PubSub subscription behind after 1,000 subscribe/complete cycles', async () => {

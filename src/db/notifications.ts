@@ -53,6 +53,12 @@ export function notificationLoader(db: Db): BatchLoader<string, NotificationRow>
   return loader;
 }
 
+/** When the notification was created, or null if there is no such notification of this user. */
+export async function notificationCreatedAt(db: Executor, userId: string, id: string): Promise<Date | null> {
+  const row = await db.selectFrom('notifications').select('created_at').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  return row?.created_at ?? null;
+}
+
 export async function countUnread(db: Executor, userId: string): Promise<number> {
   const row = await db
     .selectFrom('notifications')

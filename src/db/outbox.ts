@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { OutboxEvent } from '../pubsub/topics.js';
 import type { Db } from './client.js';
 
@@ -16,4 +17,21 @@ export async function readOutboxAfter(db: Db, afterId: string, limit: number): P
 export async function lastPublishedOutboxId(db: Db): Promise<string> {
   const row = await db.selectFrom('outbox_relay').select('last_published_id').where('id', '=', 1).executeTakeFirst();
   return row?.last_published_id ?? '0';
+}
+
+/**
+ * Deletes up to `limit` published rows older than the retention window, oldest
+ * first; returns how many. Small batches keep each delete short.
+ */
+export async function pruneOutbox(db: Db, publishedUpTo: string, retentionHours: number, limit = 10_000): Promise<number> {
+  const result = await sql`
+    delete from outbox
+    where id in (
+      select id from outbox
+      where id <= ${publishedUpTo} and created_at < now() - make_interval(hours => ${retentionHours})
+      order by id
+      limit ${limit}
+    )
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { DatabaseHandle, DbSession } from '../db/client.js';
 import type { PubSub } from './index.js';
-import { readOutboxAfter } from '../db/outbox.js';
+import { pruneOutbox, readOutboxAfter } from '../db/outbox.js';
 import { routeOutboxEvent } from './topics.js';
 
 /** Any fixed number; the relay leader of a cluster is whoever holds this session lock. */
 const RELAY_LOCK_KEY = 7_263_540_002;
 const BATCH_SIZE = 500;
+const PRUNE_EVERY_MS = 60_000;
 
 export interface RelayOptions {
   database: DatabaseHandle;
@@ -14,6 +15,8 @@ export interface RelayOptions {
   log: Logger;
   /** Poll interval: a lost NOTIFY costs at most this much delay. */
   pollMs: number;
+  /** Published rows older than this many hours are pruned by the leader. */
+  retentionHours: number;
 }
 
 export interface Relay {
@@ -31,7 +34,8 @@ export interface Relay {
  * how far it got. A new leader resumes from that record; events it repeats
  * are dropped by subscribers, which remember the last id they saw.
  */
-export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Relay {
+export function createRelay({ database, pubsub, log, pollMs, retentionHours }: RelayOptions): Relay {
+  let lastPrunedAt = 0;
   let session: DbSession | null = null;
   let leader = false;
   let lastPublishedId = '0';
@@ -110,6 +114,11 @@ export function createRelay({ database, pubsub, log, pollMs }: RelayOptions): Re
       const current = await ensureSession();
       if (!leader) await tryLead(current);
       if (leader) await publishPending(current);
+      if (leader && Date.now() - lastPrunedAt > PRUNE_EVERY_MS) {
+        lastPrunedAt = Date.now();
+        const pruned = await pruneOutbox(database.db, lastPublishedId, retentionHours);
+        if (pruned > 0) log.info({ pruned, retentionHours }, 'pruned published outbox rows');
+      }
     } catch (error) {
       log.error({ err: error }, 'relay step failed; retrying');
       loseSession((error as Error).message);

@@ -7,6 +7,7 @@ import {
   listNotificationsAfter,
   markAllNotificationsRead,
   markNotificationsRead,
+  notificationCreatedAt,
   notificationLoader,
   ownedNotificationIds,
 } from '../db/notifications.js';
@@ -15,7 +16,7 @@ import { builder } from '../schema/builder.js';
 import { MarkReadPayload, Notification, NotificationConnection, SendNotificationInput } from '../schema/notifications.js';
 import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
 import { boundedText, rowId } from '../validate.js';
-import { currentThenChanges, replayThenLive } from './streams.js';
+import { assertResumable, currentThenChanges, replayThenLive } from './streams.js';
 
 const MAX_RECIPIENTS = 10_000;
 
@@ -109,6 +110,7 @@ builder.subscriptionFields((t) => ({
       const { db, pubsub } = context.services;
       const userId = viewerOf(context).id;
       const since = args.since === null || args.since === undefined ? null : rowId(String(args.since), 'since');
+      if (since !== null) assertResumable(await notificationCreatedAt(db, userId, since), 'since', context.services.config.outboxRetentionHours);
       const live = await pubsub.subscribe([['notification.created', userId]]);
       return replayThenLive({
         live,

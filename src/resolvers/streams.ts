@@ -1,3 +1,4 @@
+import { resumeExpired } from '../errors.js';
 import type { EventStream } from '../pubsub/event-stream.js';
 
 /**
@@ -177,4 +178,13 @@ export function latestPerKey<Event extends { id: string }>(
       return this;
     },
   };
+}
+
+/**
+ * A resume point older than the replay window is refused, so a client that
+ * was away for days refetches a page instead of replaying everything.
+ * An unknown resume point (never existed, or not the caller's) replays from there.
+ */
+export function assertResumable(sinceCreatedAt: Date | null, field: string, windowHours: number): void {
+  if (sinceCreatedAt && Date.now() - sinceCreatedAt.getTime() > windowHours * 3_600_000) throw resumeExpired(field, windowHours);
 }
