@@ -118,7 +118,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       useStreamSlots(connectionSlots, config.limits.connectionsPerUser),
       usePresenceOfStreams(presence),
       // After every plugin that wraps stream results (see the file).
-      // disabled
+      useEndStreamsOfAbortedRequests(),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {

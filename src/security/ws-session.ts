@@ -1,0 +1,93 @@
+import { GraphQLError } from 'graphql';
+import { CloseCode, type Context as WsContext } from 'graphql-ws';
+import type { WebSocket } from 'ws';
+import { tokenFromAuthorization, TokenError } from '../auth/verify.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { Logger } from '../log.js';
+
+/** What these guards need of a graphql-ws connection's `extra`. */
+export interface SessionExtra {
+  socket: WebSocket;
+  viewer?: Viewer;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+// setTimeout fires at once above 2^31-1 ms (~24.8 days); such tokens outlive any connection anyway.
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Closes the connection with 4401 when its viewer's token expires: one timer
+ * per connection, re-armed when the token is refreshed, instead of a check
+ * per message.
+ */
+export function armExpiry(extra: SessionExtra): void {
+  clearTimeout(extra.expiryTimer);
+  extra.expiryTimer = undefined;
+  if (!extra.viewer) return;
+  const msLeft = extra.viewer.expiresAt * 1000 - Date.now();
+  if (msLeft >= LONGEST_TIMER_MS) return;
+  const socket = extra.socket;
+  extra.expiryTimer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Token expired'), Math.max(0, msLeft));
+}
+
+/** The token of a connection_init or ping payload: `{authorization: "Bearer <jwt>"}` or `{token: "<jwt>"}`. */
+function payloadToken(payload: unknown): { present: boolean; token: string | null } {
+  if (typeof payload !== 'object' || payload === null) return { present: false, token: null };
+  const fields = payload as Record<string, unknown>;
+  const raw = fields['authorization'] ?? fields['Authorization'] ?? fields['token'];
+  return { present: raw !== undefined, token: tokenFromAuthorization(raw) };
+}
+
+/**
+ * In-band token refresh: a graphql-ws `ping` whose payload carries a token.
+ * A valid token of the same identity (subject, role and partner: what the
+ * connection's running subscriptions were authorised for) moves the expiry
+ * forward, and later operations see its claims (e.g. a new display name).
+ * Anything else closes the connection with 4403: a client whose identity
+ * changed reconnects and re-subscribes under the new one. The pong is sent
+ * after the new expiry is in effect, so it confirms the refresh.
+ */
+export function tokenRefresh(verify: (token: string) => Promise<Viewer>, log: Logger) {
+  return async (ctx: WsContext<Record<string, unknown> | undefined, SessionExtra>, payload: unknown): Promise<void> => {
+    const { present, token } = payloadToken(payload);
+    // A plain keep-alive ping, or one before connection_ack (there is no session to refresh yet).
+    if (!present || !ctx.acknowledged || !ctx.extra.viewer) return;
+    const socket = ctx.extra.socket;
+    let next: Viewer;
+    try {
+      if (token === null) throw new TokenError('no token in the ping payload');
+      next = await verify(token);
+    } catch (error) {
+      if (!(error instanceof TokenError)) log.error({ err: error }, 'token refresh failed');
+      socket.close(CloseCode.Forbidden, 'Invalid token');
+      return;
+    }
+    const current = ctx.extra.viewer;
+    if (next.id !== current.id || next.role !== current.role || next.partnerId !== current.partnerId) {
+      socket.close(CloseCode.Forbidden, 'A refreshed token must keep the same identity');
+      return;
+    }
+    // The old token stays valid until its own exp, so a refresh never shortens the session.
+    ctx.extra.viewer = { ...next, expiresAt: Math.max(next.expiresAt, current.expiresAt) };
+    armExpiry(ctx.extra);
+  };
+}
+
+/**
+ * Refuses an operation beyond `max` running at once on one connection, as a
+ * graphql-ws `error` message for that id: the connection stays open.
+ * `ctx.subscriptions` already holds the id being subscribed.
+ */
+export function tooManyOperations(ctx: WsContext<Record<string, unknown> | undefined, SessionExtra>, max: number): GraphQLError[] | null {
+  if (Object.keys(ctx.subscriptions).length <= max) return null;
+  return [
+    new GraphQLError(`At most ${max} subscriptions may run at once on one connection; complete one first`, {
+      extensions: { code: 'RATE_LIMITED', retryAfterMs: RETRY_HINT_MS, limit: max },
+    }),
+  ];
+}
+
+/** Frees up only when the client completes a subscription; a hint for clients that back off on RATE_LIMITED. */
+const RETRY_HINT_MS = 1000;
+
+export const TOO_MANY_CONNECTIONS = { code: CloseCode.TooManyInitialisationRequests, reason: 'Too many open connections for this user' };
