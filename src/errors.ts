@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 
 /** The `extensions.code` values of CONTRACT.md "Errors". */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SLOW_CONSUMER' | 'RESUME_EXPIRED';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SLOW_CONSUMER' | 'RESUME_EXPIRED' | 'SERVICE_UNAVAILABLE';
 
 function coded(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -29,3 +29,17 @@ export function isSlowConsumer(error: unknown): boolean {
 /** A `since` older than the replay window: the client should refetch and subscribe without it. */
 export const resumeExpired = (field: string, hours: number) =>
   coded('RESUME_EXPIRED', `${field} is older than the ${hours} h replay window; refetch, then subscribe without it`, { field });
+
+/** The database or PubSub cannot be reached right now; the client may retry. */
+export const serviceUnavailable = () => coded('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly');
+
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+const UNAVAILABLE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+/** Whether an error means "the database (or Redis) is not reachable" rather than a bug. */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_NETWORK_CODES.has(code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|Stream isn't writeable/i.test(error.message);
+}

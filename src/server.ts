@@ -13,7 +13,7 @@ import type { Context, Services } from './context.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { savePlatformFee } from './db/orders.js';
-import { isSlowConsumer, unauthenticated } from './errors.js';
+import { isSlowConsumer, isUnavailable, serviceUnavailable, unauthenticated } from './errors.js';
 import { trackInFlight } from './in-flight.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -98,6 +98,10 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       maskError: (error, message) => {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        if (isUnavailable(original ?? error)) {
+          log.warn({ err: original ?? error }, 'backing service unavailable');
+          return serviceUnavailable();
+        }
         log.error({ err: original ?? error }, 'internal error');
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },

@@ -56,3 +56,69 @@ export class OwnRedis {
     await exited;
   }
 }
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/** Runs a PostgreSQL tool as the postgres user when we are root (PostgreSQL refuses to run as root). */
+function pgCommand(tool: string, args: string[]): [string, string[]] {
+  const binary = `${PG_BIN}/${tool}`;
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', binary, ...args]] : [binary, args];
+}
+
+function run(command: [string, string[]]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0], command[1], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command[1].join(' ')} exited with ${code}: ${output}`))));
+  });
+}
+
+/**
+ * A PostgreSQL server of a test's own (initdb into a temporary directory, a
+ * spare loopback port, trust auth), so fault tests can stop and start it.
+ */
+export class OwnPostgres {
+  private constructor(
+    readonly port: number,
+    private readonly dataDir: string,
+  ) {}
+
+  static async start(): Promise<OwnPostgres> {
+    const { mkdtempSync, chownSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rt-pg-'));
+    if (process.getuid?.() === 0) {
+      const { execFileSync } = await import('node:child_process');
+      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+      chownSync(dir, uid, gid);
+    }
+    await run(pgCommand('initdb', ['-D', dir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']));
+    const server = new OwnPostgres(await freePort(), dir);
+    await server.start();
+    return server;
+  }
+
+  url(database = 'postgres'): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  async start(): Promise<void> {
+    const options = `-p ${this.port} -k ${this.dataDir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    await run(pgCommand('pg_ctl', ['-D', this.dataDir, '-o', options, '-w', '-t', '30', '-l', `${this.dataDir}/log`, 'start']));
+  }
+
+  /** Immediate shutdown: connections drop as in a crash; committed data survives. */
+  async stop(): Promise<void> {
+    await run(pgCommand('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']));
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop().catch(() => {});
+    const { rmSync } = await import('node:fs');
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
