@@ -152,6 +152,10 @@ describe('operation limits (every transport)', () => {
     const answer = await post(t.url, { query: '{ __schema { queryType { name } } }' }, jwt);
     expect(answer.body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
     expect(messages(await post(t.url, { query: '{ mee { id } }' }, jwt))[0]).toContain('Did you mean "me"?');
+    // A browser opening the URL gets GraphiQL: no CSRF header is needed for the page itself.
+    const page = await fetch(t.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/graphiql/i);
   });
 });
 
