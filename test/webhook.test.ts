@@ -10,7 +10,7 @@ import {
 import { httpData, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually, within } from './support/deferred.js';
 import { BACKENDS, createTestDatabase, startServerProcess, startTestServer, TEST_JWT_SECRET, TEST_REDIS_URL, token, type ServerProcess, type TestServer } from './support/server.js';
-import { startWebhookReceiver, verifySignature, type WebhookReceiver } from './support/webhook-receiver.js';
+import { startWebhookReceiver, verifySignature, type ReceivedWebhook, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const SECRET = 'webhook-test-secret-0123456789';
 const DELAY_S = 1;
@@ -128,7 +128,7 @@ describe.each(BACKENDS)('offline delivery by webhook on %s', (backend) => {
     const id = await insertNotification(sql, user.id, { title: 'flaky' });
     const plan = [500, 'hang', 503, 200] as const;
     receiver.answer = (hookId, attempt) => (hookId === id ? plan[attempt - 1] ?? 200 : 200);
-    const attempts = [];
+    const attempts: ReceivedWebhook[] = [];
     for (let attempt = 1; attempt <= plan.length; attempt += 1) attempts.push(await within(receiver.arrival(id, attempt), 15_000, `attempt ${attempt}`));
     expect(await settled(sql, id)).toMatchObject({ state: 'sent', attempts: 4 });
 
