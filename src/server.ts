@@ -17,6 +17,8 @@ import { isSlowConsumer, isUnavailable, serviceUnavailable, unauthenticated } fr
 import { trackInFlight } from './in-flight.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { useOperationMetrics } from './metrics-plugin.js';
+import { relayLag } from './db/outbox.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { followRelayProgress } from './pubsub/catch-up.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
@@ -59,9 +61,25 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const database = await openDatabase(config);
   await migrate(database);
   await savePlatformFee(database.db, config.platformFeePercent);
-  const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix, log, bufferLimit: config.subscriberBufferLimit });
+  const metrics = createMetrics();
+  const pubsub = createPubSub({
+    redisUrl: config.redisUrl,
+    prefix: config.pubsubPrefix,
+    log,
+    bufferLimit: config.subscriberBufferLimit,
+    onEvent: (event) => {
+      if (typeof event.createdAt === 'string') metrics.eventLag.observe((Date.now() - Date.parse(event.createdAt)) / 1000);
+    },
+  });
   const stopFollowingRelay = await followRelayProgress(pubsub, database.db, log);
-  const relay = createRelay({ database, pubsub, log, pollMs: config.relayPollMs, retentionHours: config.outboxRetentionHours });
+  const relay = createRelay({
+    database,
+    pubsub,
+    log,
+    pollMs: config.relayPollMs,
+    retentionHours: config.outboxRetentionHours,
+    onPublished: (topic) => metrics.eventsPublished.inc({ topic }),
+  });
   const rateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.pubsubPrefix });
   const presence = createPresence({ config, db: database.db, pubsub, log });
   const connectionSlots = createConnectionSlots({
@@ -74,7 +92,6 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   });
   const services: Services = { config, db: database.db, pubsub, log, presence, rateLimiter };
   const provision = createProvisioner(database.db);
-  const metrics = createMetrics();
   const webhook = createWebhookSender({ config: config.webhook, db: database.db, presence, log, registry: metrics.registry });
 
   async function viewerFromToken(token: string | null): Promise<Viewer | null> {
@@ -121,6 +138,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       useOperationLimits(config),
       useStreamSlots(connectionSlots, config.limits.connectionsPerUser),
       usePresenceOfStreams(presence),
+      useOperationMetrics(metrics),
       // After every plugin that wraps stream results (see the file).
       useEndStreamsOfAbortedRequests(),
       useReadinessCheck({
@@ -142,8 +160,13 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const httpServer: HttpServer = createHttpServer(async (request, response) => {
     inFlight.track(request, response);
     if (request.url === '/metrics') {
-      metrics.subscriptions.set(pubsub.activeSubscriptions());
+      metrics.pubsubStreams.set(pubsub.activeSubscriptions());
+      metrics.pubsubChannels.set(pubsub.activeChannels());
       metrics.relayLeader.set(relay.isLeader ? 1 : 0);
+      metrics.relayLag.set(await relayLag(database.db).catch(() => -1));
+      let buffered = 0;
+      for (const socket of wsServer.clients) buffered += socket.bufferedAmount;
+      metrics.outboundBufferBytes.set(buffered);
       response.setHeader('content-type', metrics.registry.contentType);
       response.end(await metrics.registry.metrics());
       return;
@@ -196,7 +219,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
           releaseSlot();
           return false;
         }
-        metrics.connections.inc();
+        metrics.connections.inc({ transport: 'ws' });
         return true;
       },
       onError: (ctx, _id, _payload, errors) => {
@@ -209,7 +232,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         clearTimeout(ctx.extra.expiryTimer);
         ctx.extra.releaseSlot?.();
         ctx.extra.releasePresence?.();
-        if (ctx.acknowledged) metrics.connections.dec();
+        if (ctx.acknowledged) metrics.connections.dec({ transport: 'ws' });
         metrics.closes.inc({ code: String(code ?? 0) });
       },
       onPing: tokenRefresh(async (jwt) => (await viewerFromToken(jwt))!, log),

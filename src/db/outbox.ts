@@ -35,3 +35,11 @@ export async function pruneOutbox(db: Db, publishedUpTo: string, retentionHours:
   `.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
+
+/** How many committed events the relay has not published yet (by id distance). */
+export async function relayLag(db: Db): Promise<number> {
+  const row = await sql<{ lag: number }>`
+    select (coalesce((select max(id) from outbox), 0) - (select last_published_id from outbox_relay where id = 1))::int as lag
+  `.execute(db);
+  return row.rows[0]?.lag ?? 0;
+}

@@ -54,6 +54,8 @@ export interface PubSubOptions {
   subscribeTimeoutMs?: number;
   /** Default for SubscribeOptions.limit. @default 10000 */
   bufferLimit?: number;
+  /** Called once per event this process receives on a channel it holds (for metrics). */
+  onEvent?: (event: { createdAt?: unknown }) => void;
 }
 
 export function createPubSub(options: PubSubOptions): PubSub {
@@ -122,7 +124,7 @@ interface EngineLifecycle {
 
 function wrapEngine(kind: PubSub['kind'], engine: PubSubEngine, options: PubSubOptions, lifecycle: EngineLifecycle): PubSub {
   const channelName = (topic: string, key: string) => `${options.prefix}${topic}:${key}`;
-  const local = new LocalChannels(engine, options.subscribeTimeoutMs ?? 5000);
+  const local = new LocalChannels(engine, options.subscribeTimeoutMs ?? 5000, options.onEvent);
   let streams = 0;
   let catchUp: CatchUp | null = null;
 

@@ -21,6 +21,7 @@ export class LocalChannels {
     private readonly engine: PubSubEngine,
     /** Bounds how long a subscribe may wait for the engine (e.g. Redis reconnecting). */
     private readonly subscribeTimeoutMs: number,
+    private readonly onEvent: ((event: { createdAt?: unknown }) => void) | undefined,
   ) {}
 
   /** Resolves once the channel's engine subscription is confirmed. */
@@ -92,6 +93,7 @@ export class LocalChannels {
   }
 
   private dispatch(channel: string, event: unknown): void {
+    if (this.onEvent && typeof event === 'object' && event !== null) this.onEvent(event);
     if (this.held) this.held.push([channel, event]);
     else this.deliverLocally(channel, event);
   }

@@ -17,6 +17,8 @@ export interface RelayOptions {
   pollMs: number;
   /** Published rows older than this many hours are pruned by the leader. */
   retentionHours: number;
+  /** Called once per outbox event published (for metrics). */
+  onPublished?: (topic: string) => void;
 }
 
 export interface Relay {
@@ -34,7 +36,7 @@ export interface Relay {
  * how far it got. A new leader resumes from that record; events it repeats
  * are dropped by subscribers, which remember the last id they saw.
  */
-export function createRelay({ database, pubsub, log, pollMs, retentionHours }: RelayOptions): Relay {
+export function createRelay({ database, pubsub, log, pollMs, retentionHours, onPublished }: RelayOptions): Relay {
   let lastPrunedAt = 0;
   let session: DbSession | null = null;
   let leader = false;
@@ -104,6 +106,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours }: R
       if (pubsubDown) log.info('relay publishes again');
       pubsubDown = false;
       lastPublishedId = last;
+      if (onPublished) for (const event of events) onPublished(event.topic);
       await current.query('update outbox_relay set last_published_id = $1, updated_at = now() where id = 1', [lastPublishedId]);
       if (events.length < BATCH_SIZE) return;
     }

@@ -1,0 +1,41 @@
+/**
+ * Calls `onEnd` exactly once however the stream ends: completion, an error, or
+ * the consumer leaving (`return()`), even if iteration never started.
+ */
+export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIterableIterator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+  };
+  return {
+    async next() {
+      try {
+        const result = await iterator.next();
+        if (result.done) end();
+        return result;
+      } catch (error) {
+        end();
+        throw error;
+      }
+    },
+    async return() {
+      end();
+      return (await iterator.return?.()) ?? { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      end();
+      if (iterator.throw) return iterator.throw(error);
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+export function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
