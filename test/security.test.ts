@@ -316,6 +316,10 @@ describe('security', () => {
       expect(production.cors).toEqual({ origins: [], credentials: false });
       expect(production.introspection).toBe(false);
       expect(production.graphiql).toBe(false);
+      for (const name of ['MAX_QUERY_DEPTH', 'MAX_QUERY_FIELDS', 'MAX_QUERY_COST', 'BATCH_LIMIT', 'MAX_BODY_BYTES', 'MAX_CONNECTIONS_PER_USER', 'WS_INIT_TIMEOUT_MS', 'INTROSPECTION']) {
+        expect(() => loadConfig({ [name]: 'lots' })).toThrow(name);
+      }
+      expect(loadConfig({}).limits).toMatchObject({ maxDepth: 10, maxFields: 200, connectionsPerUser: 20, subscriptionsPerConnection: 100, wsInitTimeoutMs: 3000, maxBodyBytes: 1024 * 1024 });
     });
 
     it('refuses a body over MAX_BODY_BYTES with 413, with or without a Content-Length', async () => {
