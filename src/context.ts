@@ -12,16 +12,18 @@ export interface Services {
   db: Db;
   pubsub: PubSub;
   log: Logger;
-  /** Per-user limits, shared by the cluster when Redis is configured. */
-  rateLimiter: RateLimiter;
   /** Who is online, cluster-wide. */
   presence: Presence;
+  /** Per-user limits, shared by the cluster when Redis is configured. */
+  rateLimiter: RateLimiter;
 }
 
 /** The GraphQL context of one operation. */
 export interface Context {
   viewer: Viewer | null;
   services: Services;
+  /** Ties log lines of one request (HTTP) or operation (`<connection id>/<operation id>` over graphql-ws) together. */
+  requestId: string;
 }
 
 /** For resolvers behind the `authenticated` scope: the scope already refused anonymous callers. */

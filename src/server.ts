@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
@@ -18,6 +19,7 @@ import { trackInFlight } from './in-flight.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { useOperationMetrics } from './metrics-plugin.js';
+import { useErrorLog } from './log-plugin.js';
 import { relayLag } from './db/outbox.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { followRelayProgress } from './pubsub/catch-up.js';
@@ -54,6 +56,9 @@ type WsExtra = {
   releasePresence?: () => void;
   /** Gives back this connection's slot of its user's MAX_CONNECTIONS_PER_USER. */
   releaseSlot?: () => void;
+  /** Set once acknowledged; names the connection in logs. */
+  connectionId?: string;
+  openedAt?: number;
 };
 
 export async function createServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RealtimeServer> {
@@ -101,7 +106,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     return viewer;
   }
 
-  const yoga = createYoga<{ viewer?: Viewer | null }, Context>({
+  const yoga = createYoga<{ viewer?: Viewer | null; requestId?: string }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
@@ -123,11 +128,12 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
-    context: async (initial: YogaInitialContext & { viewer?: Viewer | null }): Promise<Context> => {
-      if (initial.viewer !== undefined) return { viewer: initial.viewer, services };
+    context: async (initial: YogaInitialContext & { viewer?: Viewer | null; requestId?: string }): Promise<Context> => {
+      const requestId = initial.requestId ?? randomUUID();
+      if (initial.viewer !== undefined) return { viewer: initial.viewer, services, requestId };
       const token = tokenFromAuthorization(initial.request.headers.get('authorization'));
       try {
-        return { viewer: await viewerFromToken(token), services };
+        return { viewer: await viewerFromToken(token), services, requestId };
       } catch (error) {
         if (error instanceof TokenError) throw unauthenticated(error.message);
         throw error;
@@ -139,6 +145,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       useStreamSlots(connectionSlots, config.limits.connectionsPerUser),
       usePresenceOfStreams(presence),
       useOperationMetrics(metrics),
+      useErrorLog(log),
       // After every plugin that wraps stream results (see the file).
       useEndStreamsOfAbortedRequests(),
       useReadinessCheck({
@@ -171,7 +178,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       response.end(await metrics.registry.metrics());
       return;
     }
-    await yoga.handle(request, response);
+    const requestId = validRequestId(request.headers['x-request-id']) ?? randomUUID();
+    response.setHeader('x-request-id', requestId);
+    await yoga.handle(request, response, { requestId });
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.wsMaxPayloadBytes });
@@ -220,6 +229,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
           return false;
         }
         metrics.connections.inc({ transport: 'ws' });
+        ctx.extra.connectionId = randomUUID();
+        ctx.extra.openedAt = Date.now();
+        log.info({ connectionId: ctx.extra.connectionId, userId: viewer.id, transport: 'ws' }, 'connection opened');
         return true;
       },
       onError: (ctx, _id, _payload, errors) => {
@@ -234,13 +246,20 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         ctx.extra.releasePresence?.();
         if (ctx.acknowledged) metrics.connections.dec({ transport: 'ws' });
         metrics.closes.inc({ code: String(code ?? 0) });
+        if (ctx.extra.connectionId) {
+          const durationMs = Date.now() - (ctx.extra.openedAt ?? Date.now());
+          log.info({ connectionId: ctx.extra.connectionId, userId: ctx.extra.viewer?.id, code, durationMs, transport: 'ws' }, 'connection closed');
+        } else {
+          log.debug({ code }, 'connection refused before acknowledgement');
+        }
       },
       onPing: tokenRefresh(async (jwt) => (await viewerFromToken(jwt))!, log),
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const refused = tooManyOperations(ctx, config.limits.subscriptionsPerConnection);
         if (refused) return refused;
         const enveloped = yoga.getEnveloped({
           viewer: ctx.extra.viewer ?? null,
+          requestId: `${ctx.extra.connectionId ?? 'unacknowledged'}/${id}`,
           // Not `request`: Yoga's HTTP plugins read that as the operation's HTTP request, and
           // the upgrade is a GET, so every mutation over graphql-ws was refused as "mutation via GET".
           req: ctx.extra.request,
@@ -321,6 +340,11 @@ export async function createServer(config: Config, log: Logger = createLogger(co
 type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };
 
 const READY_TIMEOUT_MS = 2000;
+
+/** A caller's own request id is kept when it is a plausible id, so logs can be joined across services. */
+function validRequestId(value: string | string[] | undefined): string | null {
+  return typeof value === 'string' && /^[\w.:-]{1,100}$/.test(value) ? value : null;
+}
 /** WebSocket close code 1013 "Try Again Later": the contract's code for a slow consumer. */
 const CloseCode_SlowConsumer = 1013;
 
