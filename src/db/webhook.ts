@@ -50,7 +50,10 @@ export async function enqueueNewNotifications(db: Db, options: { delayS: number;
  * whose notification was read meanwhile, or whose kind the user muted for
  * offline delivery, are settled as skipped instead.
  */
-export async function claimDueDeliveries(db: Db, options: { limit: number; leaseMs: number }): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(
+  db: Db,
+  options: { limit: number; leaseMs: number },
+): Promise<{ claimed: ClaimedDelivery[]; skipped: number }> {
   return db.transaction().execute(async (trx) => {
     const due = await sql<{
       notification_id: string;
@@ -88,7 +91,7 @@ export async function claimDueDeliveries(db: Db, options: { limit: number; lease
         where notification_id = any(${claimed.map((row) => row.notification_id)}::bigint[])
       `.execute(trx);
     }
-    return claimed.map((row) => ({
+    const deliveries = claimed.map((row) => ({
       notificationId: row.notification_id,
       attempts: row.attempts,
       userId: row.user_id,
@@ -99,6 +102,7 @@ export async function claimDueDeliveries(db: Db, options: { limit: number; lease
       data: row.data,
       createdAt: new Date(row.created_at),
     }));
+    return { claimed: deliveries, skipped: read.length + muted.length };
   });
 }
 

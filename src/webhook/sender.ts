@@ -76,10 +76,15 @@ export function createWebhookSender({ config, db, presence, log, registry }: Web
   }
 
   async function tick(target: string): Promise<void> {
-    while ((await enqueueNewNotifications(db, { delayS: config.offlineDelayS, giveUpS: config.giveUpS, batch: ENQUEUE_BATCH })) === ENQUEUE_BATCH);
+    // A full batch means more may be waiting behind it.
+    let scanned: number;
+    do {
+      scanned = await enqueueNewNotifications(db, { delayS: config.offlineDelayS, giveUpS: config.giveUpS, batch: ENQUEUE_BATCH });
+    } while (scanned === ENQUEUE_BATCH);
     const room = MAX_IN_FLIGHT - inFlight.size;
     if (room <= 0) return;
-    const claimed = await claimDueDeliveries(db, { limit: room, leaseMs: config.timeoutMs + LEASE_MARGIN_MS });
+    const { claimed, skipped } = await claimDueDeliveries(db, { limit: room, leaseMs: config.timeoutMs + LEASE_MARGIN_MS });
+    deliveries.inc({ outcome: 'skipped' }, skipped);
     if (claimed.length > 0) {
       const online = await presence.onlineUsers([...new Set(claimed.map((delivery) => delivery.userId))]);
       const seen = claimed.filter((delivery) => online.has(delivery.userId));
