@@ -71,7 +71,7 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
     const stranger = await f.user();
     const friend = await f.user();
     const admin = await f.user('admin');
-    await f.order(customer, partner);
+    const orderId = await f.order(customer, partner);
     await f.directConversation(customer, friend);
 
     const asked = [partner.id, colleague.id, stranger.id, friend.id, customer.id, 'nobody-at-all', admin.id];
@@ -88,6 +88,19 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
     expect(strangerView.presence).toEqual([]);
     const adminView = await httpData(t.url, PresenceDocument, { userIds: [stranger.id, 'nobody-at-all', partner.id] }, admin.token);
     expect(adminView.presence.map((p) => p.user.id)).toEqual([stranger.id, partner.id]);
+
+    // Colleagues of one partner meet in the conversation of an order assigned to it, not before.
+    const ask = async (viewer: TestUser, ids: string[]) =>
+      (await httpData(t.url, PresenceDocument, { userIds: ids }, viewer.token)).presence.map((p) => p.user.id);
+    expect(await ask(partner, [colleague.id])).toEqual([]);
+    const [conversation] = await t.sql<{ id: string }>(`insert into conversations (kind, order_id) values ('ORDER', $1) returning id::text`, [orderId]);
+    expect(await ask(partner, [colleague.id])).toEqual([colleague.id]);
+    // An admin who joined the order's conversation is a member: its customer and partner users see them.
+    expect(await ask(customer, [admin.id])).toEqual([]);
+    await t.sql('insert into conversation_participants (conversation_id, user_id) values ($1, $2)', [conversation!.id, admin.id]);
+    expect(await ask(customer, [admin.id])).toEqual([admin.id]);
+    expect(await ask(colleague, [admin.id])).toEqual([admin.id]);
+    expect(await ask(stranger, [admin.id])).toEqual([]);
   });
 
   it('is online from the first acknowledged graphql-ws connection to the last, with events only on real changes', async () => {
