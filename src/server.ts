@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import { useOperationMetrics } from './metrics-plugin.js';
 import { useErrorLog } from './log-plugin.js';
+import { useVariableErrorCodes } from './variable-errors.js';
 import { relayLag } from './db/outbox.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { followRelayProgress } from './pubsub/catch-up.js';
@@ -33,6 +34,7 @@ import { useStreamSlots } from './limits/stream-slots.js';
 import { useEndStreamsOfAbortedRequests } from './security/aborted-streams.js';
 import { corsPolicy, useCsrfPrevention } from './security/http.js';
 import { armExpiry, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './security/ws-session.js';
+import { useWellFormedInput } from './security/well-formed-input.js';
 import { schema } from './schema/index.js';
 import { createWebhookSender } from './webhook/sender.js';
 
@@ -142,8 +144,11 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     plugins: [
       useCsrfPrevention(),
       useOperationLimits(config),
+      // Before anything takes a slot or runs: NUL, lone surrogates or 5,000-deep JSON reached the database as internal errors.
+      useWellFormedInput(),
       useStreamSlots(connectionSlots, config.limits.connectionsPerUser),
       usePresenceOfStreams(presence),
+      useVariableErrorCodes(),
       useOperationMetrics(metrics),
       useErrorLog(log),
       // After every plugin that wraps stream results (see the file).

@@ -237,6 +237,17 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
       expect(errorCode(await httpRequest(t.url, NotificationsDocument, { first: 100 }, customer.token))).toBeUndefined();
     });
 
+    it('answers variables of the wrong type with BAD_USER_INPUT naming the field', async () => {
+      const customer = await newCustomer();
+      const wrongEnum = await httpRequest(t.url, SendNotificationDocument, { input: { userIds: [customer.id], title: 't', body: 'b', kind: 'NOPE' as never } }, admin);
+      expect(errorCode(wrongEnum)).toBe('BAD_USER_INPUT');
+      expect(wrongEnum.errors![0]!.extensions!['field']).toBe('input.kind');
+      const wrongInt = await httpRequest(t.url, NotificationsDocument, { first: 'ten' as never }, customer.token);
+      expect(errorCode(wrongInt)).toBe('BAD_USER_INPUT');
+      expect(wrongInt.errors![0]!.extensions!['field']).toBe('first');
+      expect(await notificationCount(customer.id)).toBe(0);
+    });
+
     it('lets only admins send notifications', async () => {
       const customer = await newCustomer();
       const result = await httpRequest(t.url, SendNotificationDocument, { input: { userIds: [customer.id], title: 'spam', body: 'spam' } }, customer.token);
