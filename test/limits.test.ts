@@ -287,7 +287,7 @@ describe.each(BACKENDS)('connection and subscription caps on %s', (backend) => {
     const user = await newUser();
     const metric = async () => {
       const text = await (await fetch(t.url.replace('/graphql', '/metrics'))).text();
-      return Number(/^realtime_pubsub_subscriptions (\d+)$/m.exec(text)![1]);
+      return Number(/^realtime_pubsub_streams (\d+)$/m.exec(text)![1]);
     };
     const before = await metric();
     for (let i = 0; i < 30; i += 1) {
