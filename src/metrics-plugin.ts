@@ -2,17 +2,12 @@ import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphq
 import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable, withEnd } from './async-iteration.js';
 import type { Metrics } from './metrics.js';
+import { overHttp } from './transport.js';
 
 function rootField(document: DocumentNode, operationName: string | null | undefined): string {
   const operation = getOperationAST(document, operationName);
   const selection = operation?.selectionSet.selections[0];
   return selection?.kind === 'Field' ? selection.name.value : 'unknown';
-}
-
-/** SSE operations carry a fetch Request; graphql-ws ones the Node upgrade request. */
-function overSse(context: unknown): boolean {
-  const request = (context as { request?: { headers?: { get?: unknown } } }).request;
-  return typeof request?.headers?.get === 'function';
 }
 
 function countRateLimited(metrics: Metrics, field: string, result: ExecutionResult): void {
@@ -32,7 +27,7 @@ export function useOperationMetrics(metrics: Metrics): Plugin {
     },
     onSubscribe({ args }) {
       const field = rootField(args.document, args.operationName);
-      const sse = overSse(args.contextValue);
+      const sse = overHttp(args.contextValue);
       return {
         onSubscribeResult({ result, setResult }) {
           if (!isAsyncIterable<ExecutionResult>(result)) return;

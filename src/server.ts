@@ -15,6 +15,7 @@ import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { savePlatformFee } from './db/orders.js';
 import { isSlowConsumer, isUnavailable, serviceUnavailable, unauthenticated } from './errors.js';
+import { isAsyncIterable } from './async-iteration.js';
 import { trackInFlight } from './in-flight.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -359,10 +360,6 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
 async function* failedStream(error: GraphQLError): AsyncGenerator<never> {

@@ -1,6 +1,8 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, withEnd } from '../async-iteration.js';
 import type { Context } from '../context.js';
+import { overHttp } from '../transport.js';
 import type { ConnectionSlots } from './connection-slots.js';
 
 export function tooManyConnections(max: number): GraphQLError {
@@ -22,9 +24,8 @@ const RETRY_HINT_MS = 1000;
 export function useStreamSlots(slots: ConnectionSlots, max: number): Plugin<Context> {
   return {
     async onSubscribe({ args, setResultAndStopExecution }) {
-      const context = args.contextValue as Context & { request?: unknown };
-      const viewer = context.viewer;
-      if (!viewer || !isFetchRequest(context.request)) return;
+      const viewer = (args.contextValue as Context).viewer;
+      if (!viewer || !overHttp(args.contextValue)) return;
       const release = await slots.take(viewer.id);
       if (!release) {
         setResultAndStopExecution({ errors: [tooManyConnections(max)] });
@@ -32,49 +33,11 @@ export function useStreamSlots(slots: ConnectionSlots, max: number): Plugin<Cont
       }
       return {
         onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(releasingOnEnd(result, release));
+          if (isAsyncIterable(result)) setResult(withEnd(result, release));
           else release();
         },
         onSubscribeError: release,
       };
-    },
-  };
-}
-
-function isFetchRequest(request: unknown): boolean {
-  const headers = (request as { headers?: { get?: unknown } } | undefined)?.headers;
-  return typeof headers?.get === 'function';
-}
-
-function isAsyncIterable<T>(value: T | AsyncIterable<T>): value is AsyncIterable<T> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-}
-
-/** Releases however the stream ends: completion, an error, or the client leaving (return). */
-function releasingOnEnd(source: AsyncIterable<ExecutionResult>, release: () => void): AsyncIterableIterator<ExecutionResult> {
-  const iterator = source[Symbol.asyncIterator]();
-  return {
-    async next() {
-      try {
-        const result = await iterator.next();
-        if (result.done) release();
-        return result;
-      } catch (error) {
-        release();
-        throw error;
-      }
-    },
-    async return() {
-      release();
-      return (await iterator.return?.()) ?? { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      release();
-      if (iterator.throw) return iterator.throw(error);
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
     },
   };
 }
