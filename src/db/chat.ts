@@ -3,7 +3,7 @@ import type { Viewer } from '../auth/viewer.js';
 import { createBatchLoader, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { ConversationRow, MessageRow, UserRow } from './types.js';
-import { findUsers } from './users.js';
+import { userLoader } from './users.js';
 
 /** A conversation as one viewer sees it: `member` per conversation_members() (migrations/…_chat.sql). */
 export interface ConversationAccess {
@@ -220,7 +220,7 @@ export function chatLoaders(db: Db): ChatLoaders {
         async (ids) => new Map((await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
         { cacheSize: 1000 },
       ),
-      user: createBatchLoader(async (ids) => new Map((await findUsers(db, ids)).map((row) => [row.id, row]))),
+      user: userLoader(db),
     };
     loadersByDb.set(db, loaders);
   }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { createBatchLoader, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { OrderRow, OrderStatusChangeRow, OrderStatusName, UserRow } from './types.js';
-import { findUsers } from './users.js';
+import { userLoader } from './users.js';
 
 /**
  * The fee the payout triggers use (platform_settings). Every process writes
@@ -140,7 +140,7 @@ export function orderLoaders(db: Db): OrderLoaders {
         for (const row of rows) byOrder.get(row.order_id)?.push(row);
         return byOrder;
       }),
-      user: createBatchLoader(async (ids) => new Map((await findUsers(db, ids)).map((row) => [row.id, row]))),
+      user: userLoader(db),
     };
     loadersByDb.set(db, loaders);
   }

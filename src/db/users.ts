@@ -1,4 +1,5 @@
 import type { Viewer } from '../auth/viewer.js';
+import { createBatchLoader, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { PartnerRow, UserRow } from './types.js';
 
@@ -53,4 +54,16 @@ export async function findPartner(db: Db, id: string): Promise<PartnerRow | unde
 export async function allUserIds(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('users').select('id').execute();
   return rows.map((row) => row.id);
+}
+
+const userLoaders = new WeakMap<Db, BatchLoader<string, UserRow>>();
+
+/** Users by id, batched per tick; not kept past the batch, since names change with tokens. */
+export function userLoader(db: Db): BatchLoader<string, UserRow> {
+  let loader = userLoaders.get(db);
+  if (!loader) {
+    loader = createBatchLoader(async (ids) => new Map((await findUsers(db, ids)).map((row) => [row.id, row])));
+    userLoaders.set(db, loader);
+  }
+  return loader;
 }
