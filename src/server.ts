@@ -117,7 +117,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     cors: corsPolicy(config.cors),
     batching: { limit: config.limits.batchLimit },
     maxRequestBodySize: config.limits.maxBodyBytes,
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Realtime marketplace API' } : false,
+    // GraphiQL subscribes over SSE: the headers editor's Authorization travels with
+    // each request, while over WS GraphiQL sends an empty connection_init (4403).
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'SSE', title: 'Realtime marketplace API' } : false,
     logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
     maskedErrors: {
       maskError: (error, message) => {
