@@ -27,6 +27,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     scenario: { type: 'string', default: 'all' },
     embedded: { type: 'boolean', default: false },
+    /** Writes a V8 CPU profile of the server to this directory. */
+    profile: { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -207,7 +209,10 @@ async function rawRun(): Promise<Row[]> {
 }
 
 const { env, cleanup } = await backendEnv(backend);
-const server = await startServerProcess({ ...env, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_USER: String(N + 10) });
+const server = await startServerProcess(
+  { ...env, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_USER: String(N + 10) },
+  values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
+);
 let rows: Row[] = [];
 try {
   const tokens = await userTokens(N);
