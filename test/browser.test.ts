@@ -1,0 +1,167 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { exampleUrl, seed, type SeedResult } from '../src/seed.js';
+import { SendMessageDocument, SendNotificationDocument, UpdateOrderLocationDocument, UpdateOrderStatusDocument } from './generated/graphql.js';
+import { ARTIFACTS_DIR, buildExample, chromiumInstalled, CHROMIUM_PATH, graphiqlAssets, launchChromium, routeOffline, serveStatic } from './support/browser.js';
+import { httpData } from './support/clients.js';
+import { startTestServer, TEST_JWT_SECRET, type TestServer } from './support/server.js';
+
+/**
+ * The web example (examples/web) and GraphiQL in a real browser against the
+ * real server. CI installs Debian's chromium (.ci/run) and always runs this;
+ * elsewhere it needs /usr/bin/chromium (or CHROMIUM_PATH).
+ */
+const runs = chromiumInstalled() || process.env.CI === 'true';
+if (!runs) console.warn(`browser tests skipped: no chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
+
+describe.runIf(runs)('web example and GraphiQL in chromium', () => {
+  let t: TestServer;
+  let browser: Browser;
+  let web: { url: string; close(): Promise<void> };
+  let removeBuild: () => Promise<void> = async () => {};
+  let demo: SeedResult;
+  let assets: string;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    const [built, server, graphiql] = await Promise.all([buildExample(), startTestServer('embedded', { GRAPHIQL: 'true' }), graphiqlAssets()]);
+    removeBuild = built.remove;
+    t = server;
+    assets = graphiql;
+    web = await serveStatic(built.dir);
+    browser = await launchChromium();
+    await mkdir(ARTIFACTS_DIR, { recursive: true });
+    demo = await seed({ apiUrl: t.url, secret: new TextEncoder().encode(TEST_JWT_SECRET), expiresIn: '1h' });
+  }, 240_000);
+
+  // A failed scenario leaves a picture of every open page behind.
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') {
+      const pages = contexts.flatMap((context) => context.pages());
+      await Promise.all(pages.map((page, i) => screenshot(page, `failed-${task.name.slice(0, 40).replace(/\W+/g, '-')}-${i}`).catch(() => {})));
+    }
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await t?.stop();
+    await removeBuild();
+  });
+
+  async function newContext(viewport: { width: number; height: number }): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport });
+    // Well inside the test's own timeout, so a failure names the element it waited for.
+    context.setDefaultTimeout(10_000);
+    contexts.push(context);
+    return context;
+  }
+
+  /** A fresh browser context (its own storage, like another person's browser) on the example page. */
+  async function openExample(token: string): Promise<Page> {
+    const context = await newContext({ width: 1100, height: 760 });
+    await routeOffline(context, null);
+    const page = await context.newPage();
+    await page.goto(exampleUrl(web.url, t.url, token, demo.orderId));
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    return page;
+  }
+
+  /** Resolves once the bell shows `count`; the first value proves unreadCountChanged is live. */
+  async function bellShows(page: Page, count: number, timeout?: number): Promise<void> {
+    await page.locator('#unread-count[data-ready="true"]', { hasText: new RegExp(`^${count}$`) }).waitFor({ timeout });
+  }
+
+  async function unreadCount(page: Page): Promise<number> {
+    await page.locator('#unread-count[data-ready="true"]').waitFor();
+    return Number(await page.locator('#unread-count').textContent());
+  }
+
+  const screenshot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+
+  it('shows a notification sent through the API in the bell within a second, and marks all read', async () => {
+    const page = await openExample(demo.customer.token);
+    const before = await unreadCount(page);
+    await page.locator('#bell-button').click();
+    await page.locator('#notification-list').waitFor();
+
+    const sentAt = Date.now();
+    await httpData(t.url, SendNotificationDocument, { input: { userIds: [demo.customer.claims.sub], title: 'Your courier is close', body: 'Two minutes away' } }, demo.admin.token);
+    await bellShows(page, before + 1, Math.max(1, 1000 - (Date.now() - sentAt)));
+    await page.locator('#notification-list li.unread', { hasText: 'Your courier is close' }).waitFor({ timeout: Math.max(1, 1000 - (Date.now() - sentAt)) });
+    await screenshot(page, 'bell');
+
+    await page.locator('#mark-all-read').click();
+    await bellShows(page, 0);
+    await page.locator('#notification-list li.read', { hasText: 'Your courier is close' }).waitFor();
+    expect(await page.locator('#notification-list li.unread').count()).toBe(0);
+  });
+
+  it('follows the order on the tracker: status and location changes appear live', async () => {
+    const page = await openExample(demo.customer.token);
+    // The first event is the order as it is now.
+    await page.locator('#order-status[data-status="PENDING"]').waitFor();
+    await page.locator('#order-partner', { hasText: 'Speedy Couriers' }).waitFor();
+
+    await httpData(t.url, UpdateOrderStatusDocument, { orderId: demo.orderId, status: 'CONFIRMED', note: 'On it' }, demo.partner.token);
+    await page.locator('#order-status[data-status="CONFIRMED"]').waitFor();
+    await page.locator('#order-history li[data-status="CONFIRMED"]', { hasText: 'On it' }).waitFor();
+
+    await httpData(t.url, UpdateOrderLocationDocument, { orderId: demo.orderId, latitude: 52.52, longitude: 13.405 }, demo.partner.token);
+    await page.locator('#order-location[data-latitude="52.52"][data-longitude="13.405"]').waitFor();
+    await screenshot(page, 'tracker');
+  });
+
+  it('shows "typing…" in the other browser while one types, and the message once sent', async () => {
+    const [customer, partner] = await Promise.all([openExample(demo.customer.token), openExample(demo.partner.token)]);
+    await Promise.all([customer, partner].map((page) => page.locator('#messages[data-ready="true"]').waitFor({ state: 'attached' })));
+
+    // A message through the API that reaches both pages proves their chat streams are live.
+    const [conversationId] = await Promise.all([customer.locator('#chat-form').getAttribute('data-conversation-id'), partner.locator('#chat-form').waitFor()]);
+    expect(conversationId).toBeTruthy();
+    await httpData(t.url, SendMessageDocument, { input: { conversationId: conversationId!, body: 'Hello from the courier' } }, demo.partner.token);
+    await Promise.all([
+      customer.locator('#messages li.theirs', { hasText: 'Hello from the courier' }).waitFor(),
+      partner.locator('#messages li.mine', { hasText: 'Hello from the courier' }).waitFor(),
+    ]);
+
+    await customer.locator('#chat-input').pressSequentially('Please ring twice');
+    await partner.locator('#typing', { hasText: 'Casey Customer is typing…' }).waitFor();
+    expect(await customer.locator('#typing').textContent()).toBe('');
+    await Promise.all([screenshot(customer, 'chat-customer-typing'), screenshot(partner, 'chat-partner-sees-typing')]);
+
+    await customer.locator('#chat-form button[type="submit"]').click();
+    await partner.locator('#messages li.theirs', { hasText: 'Please ring twice' }).waitFor();
+    await partner.locator('#typing', { hasText: /^$/ }).waitFor();
+    await screenshot(partner, 'chat-partner');
+  });
+
+  it('GraphiQL at the server URL loads, runs a subscription and shows its events', async () => {
+    const context = await newContext({ width: 1280, height: 800 });
+    await routeOffline(context, assets);
+    const page = await context.newPage();
+    const query = 'subscription { unreadCountChanged }';
+    const response = await page.goto(`${t.url}?query=${encodeURIComponent(query)}`);
+    expect(response?.status()).toBe(200);
+    expect(await page.title()).toBe('Realtime marketplace API');
+
+    // The headers editor: the token travels as the Authorization header.
+    await page.getByRole('button', { name: 'Headers' }).click();
+    const headers = page.locator('.graphiql-editor-tool .graphiql-editor').last();
+    await headers.click();
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${demo.partner.token}` }));
+
+    await page.locator('.graphiql-execute-button').click();
+    // The result pane is a Monaco editor: its spaces render as no-break spaces, hence \s.
+    const result = page.locator('.graphiql-response');
+    const current = await result.filter({ hasText: /"unreadCountChanged":\s*\d+/ }).textContent();
+    const count = Number(/"unreadCountChanged":\s*(\d+)/.exec(current ?? '')![1]);
+
+    await httpData(t.url, SendNotificationDocument, { input: { userIds: [demo.partner.claims.sub], title: 'From the API', body: 'to GraphiQL' } }, demo.admin.token);
+    await result.filter({ hasText: new RegExp(`"unreadCountChanged":\\s*${count + 1}\\b`) }).waitFor();
+    await screenshot(page, 'graphiql');
+  });
+});

@@ -1,0 +1,138 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+const run = promisify(execFile);
+
+/** Debian's chromium (`apt-get install chromium`); Playwright never downloads a browser here. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS_DIR = resolve('test/artifacts');
+const EXAMPLE_DIR = resolve('examples/web');
+
+export function chromiumInstalled(): boolean {
+  return existsSync(CHROMIUM_PATH);
+}
+
+/**
+ * Headless chromium as root in a closed network: no sandbox (root), no GPU,
+ * and none of the background connections (updates, sync, QUIC probes) that
+ * a machine without internet would refuse by the dozen. Playwright gives
+ * every launch a fresh temporary --user-data-dir of its own.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/**
+ * Builds the example once into a temporary directory (its dependencies are
+ * installed from its own lockfile first when missing), so the page under
+ * test is exactly what `npm run build` ships.
+ */
+export async function buildExample(): Promise<{ dir: string; remove(): Promise<void> }> {
+  if (!existsSync(join(EXAMPLE_DIR, 'node_modules', '.package-lock.json'))) {
+    await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: EXAMPLE_DIR, timeout: 300_000 });
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'rt-web-'));
+  await run(process.execPath, [join(EXAMPLE_DIR, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: EXAMPLE_DIR,
+    timeout: 120_000,
+  });
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+};
+
+/** A static file server for a built page on a free loopback port. */
+export async function serveStatic(root: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    const file = normalize(join(root, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(root + sep)) {
+      response.writeHead(403).end();
+      return;
+    }
+    readFile(file).then(
+      (body) => response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body),
+      () => response.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.closeAllConnections();
+        server.close(() => resolveClose());
+      }),
+  };
+}
+
+/**
+ * Yoga's GraphiQL page loads its bundle from unpkg, which this machine (and
+ * CI) cannot reach. The same bundle comes from the npm registry instead,
+ * fetched once with `npm pack` into node_modules/.cache, and the page's
+ * requests for it are answered from there. 4.5.0 is the newest release the
+ * registry serves; graphql-yoga 5.24 names 4.5.1.
+ */
+const GRAPHIQL_PACKAGE = '@graphql-yoga/graphiql@4.5.0';
+const GRAPHIQL_CACHE = resolve('node_modules/.cache/yoga-graphiql-4.5.0');
+
+export async function graphiqlAssets(): Promise<string> {
+  const dist = join(GRAPHIQL_CACHE, 'package', 'dist');
+  if (existsSync(join(dist, 'yoga-graphiql.umd.js'))) return dist;
+  const work = await mkdtemp(join(tmpdir(), 'rt-graphiql-'));
+  try {
+    const { stdout } = await run('npm', ['pack', GRAPHIQL_PACKAGE, '--pack-destination', work, '--silent'], { timeout: 120_000 });
+    await run('tar', ['xzf', join(work, stdout.trim().split('\n').at(-1)!), '-C', work]);
+    await mkdir(GRAPHIQL_CACHE, { recursive: true });
+    await rm(join(GRAPHIQL_CACHE, 'package'), { recursive: true, force: true });
+    await rename(join(work, 'package'), join(GRAPHIQL_CACHE, 'package'));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return dist;
+}
+
+/**
+ * Keeps a context on this machine: loopback requests pass, GraphiQL's CDN
+ * files come from `assets`, anything else is refused at once (rather than
+ * left to time out on a closed network).
+ */
+export async function routeOffline(context: BrowserContext, assets: string | null): Promise<void> {
+  await context.route(
+    (url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost',
+    async (route) => {
+      const url = new URL(route.request().url());
+      const match = /^\/@graphql-yoga\/graphiql@[^/]+\/dist\/(.+)$/.exec(url.pathname);
+      if (assets && url.hostname === 'unpkg.com' && match) {
+        const file = normalize(join(assets, match[1]!));
+        if (file.startsWith(assets + sep) && existsSync(file)) {
+          await route.fulfill({
+            body: await readFile(file),
+            contentType: CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+            headers: { 'access-control-allow-origin': '*' },
+          });
+          return;
+        }
+      }
+      await route.abort('internetdisconnected');
+    },
+  );
+}
