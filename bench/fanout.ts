@@ -27,6 +27,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     scenario: { type: 'string', default: 'all' },
     embedded: { type: 'boolean', default: false },
+    /** Subscriptions per connection in the idle scenario (0–3). */
+    subs: { type: 'string', default: '3' },
     /** Writes a V8 CPU profile of the server to this directory. */
     profile: { type: 'string' },
   },
@@ -143,10 +145,11 @@ async function graphqlRun(server: ServerProcess, tokens: string[], admin: string
   }
 
   if (scenarios.includes('idle')) {
-    const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', tokens, [NOTIFICATION_ADDED, UNREAD_COUNT, ORDER_UPDATED], pid);
+    const subscriptions = [NOTIFICATION_ADDED, UNREAD_COUNT, ORDER_UPDATED].slice(0, Number(values.subs));
+    const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', tokens, subscriptions, pid);
     const usage = processUsage(pid);
     rows.push({
-      scenario: 'idle ×3 subs',
+      scenario: `idle ×${values.subs} subs`,
       target: 'graphql',
       connections: N,
       deliveries: 0,
@@ -191,7 +194,7 @@ async function rawRun(): Promise<Row[]> {
   }
   if (scenarios.includes('idle')) {
     rows.push({
-      scenario: 'idle ×3 subs',
+      scenario: `idle ×${values.subs} subs`,
       target: 'raw ws',
       connections: N,
       deliveries: 0,
