@@ -34,7 +34,7 @@ import { useOperationLimits } from './limits/operation-limits.js';
 import { useStreamSlots } from './limits/stream-slots.js';
 import { useEndStreamsOfAbortedRequests } from './security/aborted-streams.js';
 import { corsPolicy, useCsrfPrevention } from './security/http.js';
-import { armExpiry, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './security/ws-session.js';
+import { armExpiry, refuseServerMessages, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './security/ws-session.js';
 import { useWellFormedInput } from './security/well-formed-input.js';
 import { schema } from './schema/index.js';
 import { createWebhookSender } from './webhook/sender.js';
@@ -199,6 +199,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
       // Close reasons never carry internal error messages, whatever NODE_ENV says.
       isProd: true,
+      // A client sending a server's message type gets 4400, not graphql-ws's 4500 (see the function).
+      jsonMessageReviver: refuseServerMessages,
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: async (args: ExecutionArgs) => {
         const result = await (args.rootValue as Enveloped).subscribe(args);
@@ -277,6 +279,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         try {
           document = enveloped.parse(params.query);
         } catch (error) {
+          // Yoga codes parse errors only for HTTP requests (it looks for `request`, see above): same code here.
+          if (error instanceof GraphQLError) (error.extensions as Record<string, unknown>)['code'] ??= 'GRAPHQL_PARSE_FAILED';
           return [error as GraphQLError];
         }
         const args: ExecutionArgs = {

@@ -19,12 +19,15 @@ export function encodeCursor(id: string): string {
   return Buffer.from(`c:${id}`).toString('base64url');
 }
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 /** Decodes `after`; a cursor this server did not hand out is BAD_USER_INPUT. */
 export function decodeCursor(cursor: string | null | undefined, field = 'after'): string | null {
   if (cursor === null || cursor === undefined) return null;
   const decoded = Buffer.from(cursor, 'base64url').toString();
   const match = /^c:(\d{1,19})$/.exec(decoded);
-  if (!match) throw badInput(field, 'is not a cursor this server issued');
+  // 19 digits may pass bigint's range, which the database answers with an error, not an empty page.
+  if (!match || BigInt(match[1]!) > MAX_BIGINT) throw badInput(field, 'is not a cursor this server issued');
   return match[1]!;
 }
 

@@ -91,3 +91,22 @@ export function tooManyOperations(ctx: WsContext<Record<string, unknown> | undef
 const RETRY_HINT_MS = 1000;
 
 export const TOO_MANY_CONNECTIONS = { code: CloseCode.TooManyInitialisationRequests, reason: 'Too many open connections for this user' };
+
+/** Messages only a server sends; graphql-ws itself refuses them from a client, but as an internal error. */
+const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'next', 'error']);
+
+/**
+ * graphql-ws's `jsonMessageReviver`: a client that sends a well-formed
+ * `connection_ack`, `next` or `error` gets 4400 (malformed message, as
+ * CONTRACT.md lists it) instead of graphql-ws's 4500 and console.error.
+ * Throwing here fails graphql-ws's parse of the message, which it answers
+ * with 4400. The root is the value revived last, under the key ''; an object
+ * of one property named '' nested in a client's variables looks the same, so
+ * one whose value is itself shaped like a server message is refused too.
+ */
+export function refuseServerMessages(key: string, value: unknown): unknown {
+  if (key === '' && typeof value === 'object' && value !== null && SERVER_MESSAGE_TYPES.has(String((value as { type?: unknown }).type))) {
+    throw new Error(`a client may not send ${String((value as { type?: unknown }).type)}`);
+  }
+  return value;
+}
