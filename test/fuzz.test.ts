@@ -9,6 +9,7 @@ import { eventually } from './support/deferred.js';
 import { anyJson, literal, selectionOf, text, toJson, valueOf, type Anchors } from './support/fuzz-values.js';
 import { bearer, rawConnect, type RawSocket, type WireMessage } from './support/raw-ws.js';
 import { BACKENDS, startTestServer, type TestServer } from './support/server.js';
+import { snapshot } from './support/snapshot.js';
 import { createAssignedOrder, createWorld, person, ROLES, type Person, type Role, type World } from './support/world.js';
 
 /*
@@ -45,21 +46,6 @@ const REQUEST_ERROR_CODES = ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'
 const OPERATION_ERROR_CODES = [...new Set([...FIELD_ERROR_CODES, ...REQUEST_ERROR_CODES])];
 /** CONTRACT.md "WebSocket close codes" a client can cause by what it sends. */
 const CLIENT_CLOSE_CODES = [4400, 4401, 4403, 4408, 4409, 4429, 1009];
-
-/** Tables whose rows the API writes; a refused call must leave every one as it was. */
-const STORED_TABLES = [
-  'users',
-  'partners',
-  'notifications',
-  'notification_preferences',
-  'orders',
-  'order_status_history',
-  'earnings',
-  'conversations',
-  'conversation_participants',
-  'messages',
-  'outbox',
-];
 
 /** Documents that strain the parser and the validation rules: nesting, size, aliases, fragments. */
 const HOSTILE_DOCUMENTS = [
@@ -229,15 +215,6 @@ function expectContractAnswer(answer: Answer, field: string): boolean {
     return false;
   }
   return expectContractResult(body, status, field);
-}
-
-/** Row count and content hash per table, in one round trip. */
-async function snapshot(t: TestServer): Promise<Record<string, string>> {
-  const parts = STORED_TABLES.map(
-    (table) => `select '${table}' as name, count(*)::text || ':' || coalesce(md5(string_agg(r::text, '|' order by r::text)), '') as state from ${table} r`,
-  );
-  const rows = await t.sql<{ name: string; state: string }>(parts.join(' union all '));
-  return Object.fromEntries(rows.map((row) => [row.name, row.state]));
 }
 
 /** A graphql-ws frame as a hostile client may send it, with what the server must answer when that is certain. */
