@@ -1,78 +1,179 @@
 /**
- * Latency from sending a mutation to receiving its event over graphql-ws, on
- * each backend: the server runs in its own process, this one is the client.
+ * Latency from sending a mutation over HTTP to receiving its event over
+ * graphql-ws, sequential round trips; the server runs in its own process.
  *
- *   npm run bench                      both backends, 100 samples each
- *   npm run bench -- --samples 500 --backend embedded
+ *   npm run bench                                       every scenario, both backends, 100 samples
+ *   npm run bench -- --scenario order --backend postgres+redis --samples 300
+ *
+ * Scenarios: notification (sendNotification → notificationAdded),
+ * order (updateOrderStatus by the partner → the customer's orderUpdated),
+ * chat (sendMessage → messageAdded at the other participant).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MeDocument, NotificationAddedDocument, SendNotificationDocument } from '../test/generated/graphql.js';
-import { httpData, wsConnect } from '../test/support/clients.js';
+import {
+  AssignOrderDocument,
+  CreateOrderDocument,
+  MeDocument,
+  MessageAddedDocument,
+  NotificationAddedDocument,
+  OpenDirectConversationDocument,
+  OrderUpdatedDocument,
+  SendMessageDocument,
+  SendNotificationDocument,
+  UpdateOrderStatusDocument,
+  type OrderStatus,
+} from '../test/generated/graphql.js';
+import { httpData, wsConnect, type WsConnection } from '../test/support/clients.js';
 import { backendEnv, BACKENDS, startServerProcess, token, type BackendName } from '../test/support/server.js';
+import { percentiles } from './lib/proc.js';
 
 const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '100' },
-    backend: { type: 'string' },
     warmup: { type: 'string', default: '20' },
+    backend: { type: 'string' },
+    scenario: { type: 'string', default: 'all' },
   },
 });
 const samples = Number(values.samples);
 const warmup = Number(values.warmup);
 const backends = values.backend ? [values.backend as BackendName] : BACKENDS;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+/** One scenario: `prepare` returns a function that runs one round trip and resolves when its event arrived. */
+interface Scenario {
+  name: string;
+  describe: string;
+  prepare(url: string, sockets: WsConnection[]): Promise<(i: number) => Promise<number | void>>;
 }
 
-async function measure(backend: BackendName) {
-  const { env, cleanup } = await backendEnv(backend);
-  const server = await startServerProcess({ ...env, LOG_LEVEL: 'warn' });
-  try {
-    const customer = await token({ sub: 'bench-user', role: 'customer' });
-    const admin = await token({ sub: 'bench-admin', role: 'admin' });
-    await httpData(server.url, MeDocument, {}, customer);
-    const socket = wsConnect(server.url, { authorization: `Bearer ${customer}` });
-    await socket.connected;
-    const events = socket.subscribe(NotificationAddedDocument, {});
-    const send = (title: string) =>
-      httpData(server.url, SendNotificationDocument, { input: { userIds: ['bench-user'], title, body: 'latency probe' } }, admin);
-    // The first events prove the subscription is live and warm the JIT and pools.
-    await send('warm-up');
+async function user(url: string, claims: Parameters<typeof token>[0]): Promise<string> {
+  const jwt = await token(claims);
+  await httpData(url, MeDocument, {}, jwt);
+  return jwt;
+}
+
+function connect(url: string, jwt: string, sockets: WsConnection[]): WsConnection {
+  const socket = wsConnect(url, { authorization: `Bearer ${jwt}` });
+  sockets.push(socket);
+  return socket;
+}
+
+const notification: Scenario = {
+  name: 'notification',
+  describe: 'sendNotification → notificationAdded',
+  async prepare(url, sockets) {
+    const customer = await user(url, { sub: 'bench-user', role: 'customer' });
+    const admin = await user(url, { sub: 'bench-admin', role: 'admin' });
+    const events = connect(url, customer, sockets).subscribe(NotificationAddedDocument, {});
+    const send = (title: string) => httpData(url, SendNotificationDocument, { input: { userIds: ['bench-user'], title, body: 'latency probe' } }, admin);
+    // No ack for subscriptions: warm-ups are sent until one is heard, which proves it is live.
+    for (;;) {
+      await send('warm-up');
+      if (await events.next(1000).then(() => true, () => false)) break;
+    }
+    while (events.pending > 0) await events.next();
+    return async (i) => {
+      await send(`probe ${i}`);
+      if ((await events.next(15_000)).notificationAdded.title !== `probe ${i}`) throw new Error('out of order');
+    };
+  },
+};
+
+const ORDER_STEPS: OrderStatus[] = ['CONFIRMED', 'PICKED_UP', 'IN_PROGRESS', 'READY', 'OUT_FOR_DELIVERY', 'DELIVERED'];
+
+const order: Scenario = {
+  name: 'order',
+  describe: 'updateOrderStatus (partner) → orderUpdated (customer)',
+  async prepare(url, sockets) {
+    const customer = await user(url, { sub: 'bench-customer', role: 'customer' });
+    const partner = await user(url, { sub: 'bench-courier', role: 'partner', partner_id: 'bench-partner' });
+    const admin = await user(url, { sub: 'bench-admin', role: 'admin' });
+    // The board (no orderId) follows every order of the customer, so new orders need no new subscription.
+    const events = connect(url, customer, sockets).subscribe(OrderUpdatedDocument, {});
+    let orderId = '';
+    let step = ORDER_STEPS.length;
+    const nextOrder = async () => {
+      orderId = (await httpData(url, CreateOrderDocument, { input: { description: 'latency probe', totalCents: 1000 } }, customer)).createOrder.id;
+      await httpData(url, AssignOrderDocument, { orderId, partnerId: 'bench-partner' }, admin);
+      step = 0;
+    };
+    const expect = async (status: string, ms = 15_000) => {
+      for (;;) {
+        const event = (await events.next(ms)).orderUpdated;
+        if (event.id === orderId && event.status === status) return;
+      }
+    };
+    // No ack for subscriptions: orders are created until one is heard, which proves it is live.
+    for (;;) {
+      await nextOrder();
+      if (await expect('PENDING', 1000).then(() => true, () => false)) break;
+    }
+    while (events.pending > 0) await events.next();
+    return async () => {
+      if (step === ORDER_STEPS.length) {
+        await nextOrder();
+        await expect('PENDING');
+      }
+      const status = ORDER_STEPS[step++]!;
+      const started = performance.now();
+      await httpData(url, UpdateOrderStatusDocument, { orderId, status }, partner);
+      await expect(status);
+      return performance.now() - started;
+    };
+  },
+};
+
+const chat: Scenario = {
+  name: 'chat',
+  describe: 'sendMessage → messageAdded at the other participant',
+  async prepare(url, sockets) {
+    const sender = await user(url, { sub: 'bench-sender', role: 'customer' });
+    const receiver = await user(url, { sub: 'bench-receiver', role: 'customer' });
+    const conversationId = (await httpData(url, OpenDirectConversationDocument, { userId: 'bench-receiver' }, sender)).openDirectConversation.id;
+    const send = (body: string) => httpData(url, SendMessageDocument, { input: { conversationId, body } }, sender);
+    const first = await send('warm-up');
+    // Replaying from before the warm-up message proves the subscription is live.
+    const events = connect(url, receiver, sockets).subscribe(MessageAddedDocument, { conversationId, since: String(BigInt(first.sendMessage.id) - 1n) });
     await events.next(15_000);
+    return async (i) => {
+      await send(`probe ${i}`);
+      if ((await events.next(15_000)).messageAdded.body !== `probe ${i}`) throw new Error('out of order');
+    };
+  },
+};
+
+const scenarios = [notification, order, chat].filter((scenario) => values.scenario === 'all' || values.scenario === scenario.name);
+
+async function measure(backend: BackendName, scenario: Scenario) {
+  const { env, cleanup } = await backendEnv(backend);
+  // Sequential chat round trips would trip the 30-per-10-s limit; latency, not the limiter, is measured here.
+  const server = await startServerProcess({ ...env, LOG_LEVEL: 'warn', SEND_MESSAGE_LIMIT: '1000000' });
+  const sockets: WsConnection[] = [];
+  try {
+    const roundTrip = await scenario.prepare(server.url, sockets);
     const latencies: number[] = [];
     for (let i = 0; i < warmup + samples; i += 1) {
       const started = performance.now();
-      await send(`probe ${i}`);
-      const event = await events.next(15_000);
-      const elapsed = performance.now() - started;
-      if (event.notificationAdded.title !== `probe ${i}`) throw new Error(`out of order: ${event.notificationAdded.title}`);
+      // The order scenario times its own round trip (creating the next order is not part of it).
+      const own = await roundTrip(i);
+      const elapsed = typeof own === 'number' ? own : performance.now() - started;
       if (i >= warmup) latencies.push(elapsed);
     }
-    await socket.dispose();
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const round = (ms: number) => Math.round(ms * 100) / 100;
-    return {
-      backend,
-      samples,
-      medianMs: round(percentile(sorted, 50)),
-      p95Ms: round(percentile(sorted, 95)),
-      p99Ms: round(percentile(sorted, 99)),
-      maxMs: round(sorted[sorted.length - 1]!),
-    };
+    return { backend, scenario: scenario.name, describe: scenario.describe, samples, ...percentiles(latencies) };
   } finally {
+    await Promise.all(sockets.map((socket) => socket.dispose()));
     await server.kill('SIGTERM');
     await cleanup();
   }
 }
 
 const results = [];
-for (const backend of backends) results.push(await measure(backend));
-console.log('\nsendNotification (HTTP) → notificationAdded (graphql-ws), sequential round trips\n');
-console.log('| backend | samples | median ms | p95 ms | p99 ms | max ms |');
-console.log('| --- | --- | --- | --- | --- | --- |');
-for (const r of results) console.log(`| ${r.backend} | ${r.samples} | ${r.medianMs} | ${r.p95Ms} | ${r.p99Ms} | ${r.maxMs} |`);
+for (const scenario of scenarios) for (const backend of backends) results.push(await measure(backend, scenario));
+console.log('\nmutation (HTTP) → event (graphql-ws), sequential round trips\n');
+console.log('| scenario | backend | samples | p50 ms | p95 ms | p99 ms | max ms |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const r of results) console.log(`| ${r.describe} | ${r.backend} | ${r.samples} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.max} |`);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latency.json', JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
 process.exit(0);
