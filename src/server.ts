@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createProvisioner } from './auth/provision.js';
@@ -120,6 +121,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     // GraphiQL subscribes over SSE: the headers editor's Authorization travels with
     // each request, while over WS GraphiQL sends an empty connection_init (4403).
     graphiql: config.graphiql ? { subscriptionsProtocol: 'SSE', title: 'Realtime marketplace API' } : false,
+    // The page carries GraphiQL itself instead of loading it from a CDN: it works offline too.
+    renderGraphiQL,
     logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
     maskedErrors: {
       maskError: (error, message) => {

@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exampleUrl, seed, type SeedResult } from '../src/seed.js';
 import { SendMessageDocument, SendNotificationDocument, UpdateOrderLocationDocument, UpdateOrderStatusDocument } from './generated/graphql.js';
-import { ARTIFACTS_DIR, buildExample, chromiumInstalled, CHROMIUM_PATH, graphiqlAssets, launchChromium, routeOffline, serveStatic } from './support/browser.js';
+import { ARTIFACTS_DIR, buildExample, chromiumInstalled, CHROMIUM_PATH, launchChromium, routeOffline, serveStatic } from './support/browser.js';
 import { httpData } from './support/clients.js';
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from './support/server.js';
 
@@ -22,14 +22,12 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
   let web: { url: string; close(): Promise<void> };
   let removeBuild: () => Promise<void> = async () => {};
   let demo: SeedResult;
-  let assets: string;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    const [built, server, graphiql] = await Promise.all([buildExample(), startTestServer('embedded', { GRAPHIQL: 'true' }), graphiqlAssets()]);
+    const [built, server] = await Promise.all([buildExample(), startTestServer('embedded', { GRAPHIQL: 'true' })]);
     removeBuild = built.remove;
     t = server;
-    assets = graphiql;
     web = await serveStatic(built.dir);
     browser = await launchChromium();
     await mkdir(ARTIFACTS_DIR, { recursive: true });
@@ -63,7 +61,7 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
   /** A fresh browser context (its own storage, like another person's browser) on the example page. */
   async function openExample(token: string): Promise<Page> {
     const context = await newContext({ width: 1100, height: 760 });
-    await routeOffline(context, null);
+    await routeOffline(context);
     const page = await context.newPage();
     await page.goto(exampleUrl(web.url, t.url, token, demo.orderId));
     await page.locator('#connection[data-state="connected"]').waitFor();
@@ -141,7 +139,7 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
 
   it('GraphiQL at the server URL loads, runs a subscription and shows its events', async () => {
     const context = await newContext({ width: 1280, height: 800 });
-    await routeOffline(context, assets);
+    await routeOffline(context);
     const page = await context.newPage();
     const query = 'subscription { unreadCountChanged }';
     const response = await page.goto(`${t.url}?query=${encodeURIComponent(query)}`);

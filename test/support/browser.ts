@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,54 +85,13 @@ export async function serveStatic(root: string): Promise<{ url: string; close():
 }
 
 /**
- * Yoga's GraphiQL page loads its bundle from unpkg, which this machine (and
- * CI) cannot reach. The same bundle comes from the npm registry instead,
- * fetched once with `npm pack` into node_modules/.cache, and the page's
- * requests for it are answered from there. 4.5.0 is the newest release the
- * registry serves; graphql-yoga 5.24 names 4.5.1.
+ * Keeps a context on this machine: loopback requests pass, anything else is
+ * refused at once (rather than left to time out on a closed network). The
+ * GraphiQL page is self-contained, so it must work like this too.
  */
-const GRAPHIQL_PACKAGE = '@graphql-yoga/graphiql@4.5.0';
-const GRAPHIQL_CACHE = resolve('node_modules/.cache/yoga-graphiql-4.5.0');
-
-export async function graphiqlAssets(): Promise<string> {
-  const dist = join(GRAPHIQL_CACHE, 'package', 'dist');
-  if (existsSync(join(dist, 'yoga-graphiql.umd.js'))) return dist;
-  const work = await mkdtemp(join(tmpdir(), 'rt-graphiql-'));
-  try {
-    const { stdout } = await run('npm', ['pack', GRAPHIQL_PACKAGE, '--pack-destination', work, '--silent'], { timeout: 120_000 });
-    await run('tar', ['xzf', join(work, stdout.trim().split('\n').at(-1)!), '-C', work]);
-    await mkdir(GRAPHIQL_CACHE, { recursive: true });
-    await rm(join(GRAPHIQL_CACHE, 'package'), { recursive: true, force: true });
-    await rename(join(work, 'package'), join(GRAPHIQL_CACHE, 'package'));
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-  return dist;
-}
-
-/**
- * Keeps a context on this machine: loopback requests pass, GraphiQL's CDN
- * files come from `assets`, anything else is refused at once (rather than
- * left to time out on a closed network).
- */
-export async function routeOffline(context: BrowserContext, assets: string | null): Promise<void> {
+export async function routeOffline(context: BrowserContext): Promise<void> {
   await context.route(
     (url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost',
-    async (route) => {
-      const url = new URL(route.request().url());
-      const match = /^\/@graphql-yoga\/graphiql@[^/]+\/dist\/(.+)$/.exec(url.pathname);
-      if (assets && url.hostname === 'unpkg.com' && match) {
-        const file = normalize(join(assets, match[1]!));
-        if (file.startsWith(assets + sep) && existsSync(file)) {
-          await route.fulfill({
-            body: await readFile(file),
-            contentType: CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-            headers: { 'access-control-allow-origin': '*' },
-          });
-          return;
-        }
-      }
-      await route.abort('internetdisconnected');
-    },
+    (route) => route.abort('internetdisconnected'),
   );
 }
