@@ -104,10 +104,19 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
     while (added.pending > 0) await added.next();
 
     const total = 300;
+    let killedAt = 0;
+    let takenOverAfterMs: number | null = null;
+    const watchTakeOver = (async () => {
+      await eventually(async () => (killedAt && (await isRelayLeader(survivor)) ? true : undefined), 'the survivor to lead', 15_000);
+      takenOverAfterMs = Date.now() - killedAt;
+    })();
     const writes = (async () => {
       for (let i = 1; i <= total; i += 1) {
         await sqlClient.query('insert into notifications (user_id, title) values ($1, $2)', [userId, `n${i}`]);
-        if (i === 100) await leader.kill('SIGKILL');
+        if (i === 100) {
+          await leader.kill('SIGKILL');
+          killedAt = Date.now();
+        }
       }
     })();
     const received: string[] = [];
@@ -119,7 +128,9 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
       received.push(event.notificationAdded.title);
     }
     await writes;
+    await watchTakeOver;
     expect(received).toEqual(Array.from({ length: total }, (_, i) => `n${i + 1}`));
+    console.log(`relay fail-over: the survivor led ${takenOverAfterMs} ms after the SIGKILL (RELAY_POLL_MS=200)`);
     expect(await isRelayLeader(survivor)).toBe(true);
     // Nothing repeated after the last one.
     await sqlClient.query(`insert into notifications (user_id, title) values ($1, 'sentinel')`, [userId]);
@@ -143,13 +154,16 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
     // A broadcast to every user is in flight when the signal arrives.
     const inFlight = httpData(leader.url, SendNotificationDocument, { input: { title: 'last words', body: 'before stopping' } }, admin);
     await new Promise((resolve) => setTimeout(resolve, 20));
+    const signalledAt = Date.now();
     const exited = leader.kill('SIGTERM');
     expect((await onLeader.closed).code).toBe(1001);
     expect((await inFlight).sendNotification).toBe(users);
     expect(await exited).toBe(0);
+    const exitedAfterMs = Date.now() - signalledAt;
 
     // The survivor leads the relay now and the user, reconnected there, resumes with since.
     await eventually(async () => ((await isRelayLeader(other)) ? true : undefined), 'the other process to lead the relay', 5000);
+    console.log(`SIGTERM: exited ${exitedAfterMs} ms after the signal (its ${users}-recipient mutation finished first); the other process led ${Date.now() - signalledAt} ms after the signal`);
     const resumed = wsConnect(other.url, { authorization: `Bearer ${customer}` });
     sockets.push(resumed);
     const replay = resumed.subscribe(NotificationAddedDocument, { since: '1' });

@@ -70,3 +70,40 @@ describe.each(BACKENDS)('a slow consumer on %s', (backend) => {
     expect(await within(closed.promise, 30_000, 'the slow socket to close')).toBe(1013);
   });
 });
+
+describe.each(BACKENDS)('subscriptions cut short on %s', (backend) => {
+  let t: TestServer;
+
+  beforeAll(async () => {
+    t = await startTestServer(backend);
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('leaves no stream or channel behind when sockets close while their subscriptions are still starting', async () => {
+    const jwt = await token({ sub: 'racer', role: 'customer' });
+    await httpData(t.url, MeDocument, {}, jwt);
+    const streams = t.server.pubsub.activeSubscriptions();
+    const channels = t.server.pubsub.activeChannels();
+    for (let i = 0; i < 200; i += 1) {
+      const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      const acked = deferred();
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${jwt}` } })));
+      socket.on('message', (data) => {
+        if (JSON.parse(data.toString()).type === 'connection_ack') acked.resolve();
+      });
+      await acked.promise;
+      socket.send(JSON.stringify({ id: 'a', type: 'subscribe', payload: { query: 'subscription { notificationAdded { id } }' } }));
+      socket.send(JSON.stringify({ id: 'b', type: 'subscribe', payload: { query: 'subscription { unreadCountChanged }' } }));
+      // Gone before the server could finish starting them (every other one without a close frame).
+      if (i % 2 === 0) socket.terminate();
+      else socket.close();
+    }
+    await eventually(
+      () => (t.server.pubsub.activeSubscriptions() === streams && t.server.pubsub.activeChannels() === channels ? true : undefined),
+      'every stream and channel of the cut-short subscriptions to be released',
+    );
+  });
+});
