@@ -202,8 +202,6 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
       // Close reasons never carry internal error messages, whatever NODE_ENV says.
       isProd: true,
-      // A client sending a server's message type gets 4400, not graphql-ws's 4500 (see the function).
-      jsonMessageReviver: refuseServerMessages,
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: async (args: ExecutionArgs) => {
         const result = await (args.rootValue as Enveloped).subscribe(args);
@@ -301,6 +299,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     },
     wsServer,
   );
+  // After graphql-ws's own `connection` handler: a client sending a server's message type gets 4400, not 4500.
+  wsServer.on('connection', refuseServerMessages);
 
   let url = '';
   let port = 0;

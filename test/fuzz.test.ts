@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { buildSchema, type GraphQLField } from 'graphql';
+import { buildSchema, getNamedType, isInputObjectType, type GraphQLField, type GraphQLInputType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { SendNotificationDocument, UnreadCountChangedDocument } from './generated/graphql.js';
 import { httpData, wsConnect, type GraphQLErrorShape, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
-import { anyJson, literal, selectionOf, text, toJson, valueOf, type Anchors } from './support/fuzz-values.js';
+import { anyJson, breakers, DeepList, literal, selectionOf, text, toJson, valueOf, type Anchors } from './support/fuzz-values.js';
 import { bearer, rawConnect, type RawSocket, type WireMessage } from './support/raw-ws.js';
 import { BACKENDS, startTestServer, type TestServer } from './support/server.js';
 import { snapshot } from './support/snapshot.js';
@@ -64,6 +64,8 @@ interface MutationFuzz {
   callers: Role[];
   /** Known-good values by argument path, so the fuzz gets past the id checks. */
   anchors: (world: World) => Anchors;
+  /** A call that succeeds (as callers[0]): half the cases fuzz one argument of it, so hostile values reach the code that stores them. */
+  valid: (world: World) => Record<string, unknown>;
   /** For a call that succeeded: what was sent is what was stored. */
   stored?: (args: Record<string, unknown>, data: Record<string, unknown>) => void;
 }
@@ -73,7 +75,7 @@ const conversationIds = (w: World) => [w.orderConversationId, w.directConversati
 const messageIds = (w: World) => [...w.orderMessageIds, ...w.directMessageIds];
 const userIds = (w: World) => Object.values(w.people).map((p) => p.id);
 const partnerIds = (w: World) => [w.people.partner.partnerId!, w.people.otherPartner.partnerId!];
-/** Orders of the world's customer assigned to its partner besides `orderId`, so status fuzzing does not finish them all at once. */
+/** Orders of the world's customer assigned to its partner besides `orderId`: two for status fuzzing (so it does not finish them all at once), one for assignOrder. */
 let extraOrders: string[] = [];
 
 const trimmed = (value: unknown) => (typeof value === 'string' ? value.trim() : value);
@@ -84,32 +86,45 @@ const trimmed = (value: unknown) => (typeof value === 'string' ? value.trim() : 
  * the schema: every argument of every row is fuzzed by its type.
  */
 const MUTATIONS: Record<string, MutationFuzz> = {
-  markRead: { callers: ['customer'], anchors: (w) => ({ ids: [...w.notificationIds, ...w.otherNotificationIds] }) },
-  markAllRead: { callers: ['customer', 'partner'], anchors: () => ({}) },
+  markRead: { callers: ['customer'], anchors: (w) => ({ ids: [...w.notificationIds, ...w.otherNotificationIds] }), valid: (w) => ({ ids: w.notificationIds }) },
+  markAllRead: { callers: ['customer', 'partner'], anchors: () => ({}), valid: () => ({}) },
   sendNotification: {
     callers: ['admin'],
     anchors: (w) => ({ 'input.userIds': userIds(w) }),
+    valid: (w) => ({ input: { userIds: [w.people.customer.id], kind: 'SYSTEM', priority: 'URGENT', title: 'Fuzz', body: 'Body', data: { a: [1, 'b'] } } }),
   },
   createOrder: {
     callers: ['customer', 'admin'],
     anchors: () => ({ 'input.description': ['Paint the fence'], 'input.totalCents': [0, 1, 12_345, 10_000_000] }),
+    valid: () => ({ input: { description: 'Paint the fence', totalCents: 12_345 } }),
     stored: (args, data) => {
       const input = args['input'] as Record<string, unknown>;
       expect(data).toMatchObject({ description: trimmed(input['description']), totalCents: input['totalCents'] });
     },
   },
-  assignOrder: { callers: ['admin'], anchors: (w) => ({ orderId: orderIds(w), partnerId: partnerIds(w) }) },
+  assignOrder: {
+    callers: ['admin'],
+    // An order of its own: reassigning the others would take them from the partner the other rows call as.
+    anchors: (w) => ({ orderId: [extraOrders[2]!], partnerId: partnerIds(w) }),
+    valid: (w) => ({ orderId: extraOrders[2], partnerId: w.people.partner.partnerId }),
+  },
   updateOrderStatus: {
     callers: ['partner', 'admin', 'customer'],
     anchors: (w) => ({ orderId: orderIds(w) }),
+    valid: () => ({ orderId: extraOrders[0], status: 'CONFIRMED', note: 'On my way' }),
     stored: (args, data) => expect(data['status']).toBe(args['status']),
   },
-  updateOrderLocation: { callers: ['partner'], anchors: (w) => ({ orderId: orderIds(w), latitude: [48.85], longitude: [2.35] }) },
-  openDirectConversation: { callers: ['customer', 'partner'], anchors: (w) => ({ userId: userIds(w) }) },
-  orderConversation: { callers: ['customer', 'partner', 'admin'], anchors: (w) => ({ orderId: orderIds(w) }) },
+  updateOrderLocation: {
+    callers: ['partner'],
+    anchors: (w) => ({ orderId: orderIds(w), latitude: [48.85], longitude: [2.35] }),
+    valid: (w) => ({ orderId: w.orderId, latitude: 48.85, longitude: 2.35 }),
+  },
+  openDirectConversation: { callers: ['customer', 'partner'], anchors: (w) => ({ userId: userIds(w) }), valid: (w) => ({ userId: w.people.otherCustomer.id }) },
+  orderConversation: { callers: ['customer', 'partner', 'admin'], anchors: (w) => ({ orderId: orderIds(w) }), valid: (w) => ({ orderId: w.orderId }) },
   sendMessage: {
     callers: ['customer', 'otherCustomer'],
     anchors: (w) => ({ 'input.conversationId': conversationIds(w), 'input.replyToId': messageIds(w), 'input.body': ['Hello there'] }),
+    valid: (w) => ({ input: { conversationId: w.directConversationId, body: 'Hello there', replyToId: w.directMessageIds[0] } }),
     stored: (args, data) => {
       const input = args['input'] as Record<string, unknown>;
       expect(data['body']).toBe(trimmed(input['body']));
@@ -119,17 +134,43 @@ const MUTATIONS: Record<string, MutationFuzz> = {
   markConversationRead: {
     callers: ['customer', 'otherCustomer'],
     anchors: (w) => ({ conversationId: conversationIds(w), messageId: messageIds(w) }),
+    valid: (w) => ({ conversationId: w.directConversationId, messageId: w.directMessageIds[0] }),
   },
-  setTyping: { callers: ['customer', 'partner'], anchors: (w) => ({ conversationId: conversationIds(w) }) },
+  setTyping: {
+    callers: ['customer', 'partner'],
+    anchors: (w) => ({ conversationId: conversationIds(w) }),
+    valid: (w) => ({ conversationId: w.directConversationId, typing: true }),
+  },
   setNotificationPreference: {
     callers: ['customer'],
     anchors: () => ({}),
+    valid: () => ({ kind: 'SYSTEM', inApp: true, offline: false }),
     stored: (args, data) => {
       expect(data['kind']).toBe(args['kind']);
       for (const flag of ['inApp', 'offline']) if (typeof args[flag] === 'boolean') expect(data[flag]).toBe(args[flag]);
     },
   },
 };
+
+/** Every argument of a field, and every field of an input object argument, with its type. */
+function argumentPaths(field: GraphQLField<unknown, unknown>): { path: string[]; type: GraphQLInputType }[] {
+  return field.args.flatMap((arg) => {
+    const named = getNamedType(arg.type);
+    const own = { path: [arg.name], type: arg.type };
+    if (!isInputObjectType(named)) return [own];
+    return [own, ...Object.values(named.getFields()).map((input) => ({ path: [arg.name, input.name], type: input.type }))];
+  });
+}
+
+/** A copy of `args` with the value at `path` replaced (left out when undefined). */
+function withValue(args: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = path;
+  const copy = { ...args };
+  if (rest.length === 0) copy[head!] = value;
+  else copy[head!] = withValue((args[head!] as Record<string, unknown> | undefined) ?? {}, rest, value);
+  if (copy[head!] === undefined) delete copy[head!];
+  return copy;
+}
 
 interface Call {
   caller: Role;
@@ -239,6 +280,8 @@ describe.each(BACKENDS)('input fuzz on %s', (backend) => {
   let calls = 0;
   let refused = 0;
   let frames = 0;
+  /** Successful calls per mutation: how deep the fuzz got past validation. */
+  const successes = new Map<string, number>();
 
   beforeAll(async () => {
     t = await startTestServer(backend);
@@ -247,6 +290,7 @@ describe.each(BACKENDS)('input fuzz on %s', (backend) => {
     extraOrders = [
       await createAssignedOrder(t, customer, partner, admin, 'Second order'),
       await createAssignedOrder(t, customer, partner, admin, 'Third order'),
+      await createAssignedOrder(t, customer, partner, admin, 'Order to reassign'),
     ];
     socketUsers = await Promise.all([1, 2, 3, 4].map((n) => person(t, `fz-socket-${n}`, 'customer')));
   });
@@ -254,7 +298,8 @@ describe.each(BACKENDS)('input fuzz on %s', (backend) => {
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.dispose()));
     // The note on issue 6 quotes these numbers.
-    console.log(`[fuzz] ${backend}: ${calls} mutation calls (${refused} refused, ${calls - refused} succeeded) and ${frames} graphql-ws frames; seed ${SEED}`);
+    const depth = [...successes].map(([name, count]) => `${name} ${count}`).join(', ');
+    console.log(`[fuzz] ${backend}: ${calls} HTTP calls (${refused} refused, ${calls - refused} succeeded: ${depth}) and ${frames} graphql-ws frames; seed ${SEED}`);
     await t?.stop();
   });
 
@@ -267,12 +312,36 @@ describe.each(BACKENDS)('input fuzz on %s', (backend) => {
     const row = MUTATIONS[name];
     expect(row, `no fuzz row for the mutation ${name}`).toBeDefined();
     const anchors = row!.anchors(world);
-    const call = fc.record({
+    // One call in four with inline literals.
+    const inline = fc.integer({ min: 0, max: 3 }).map((n) => n === 0);
+    const anyCall = fc.record({
       caller: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...row!.callers) }, { weight: 1, arbitrary: fc.constantFrom(...ROLES) }),
       args: fc.tuple(...field.args.map((arg) => valueOf(arg.type, arg.name, anchors))),
-      // One call in four with inline literals.
-      inline: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+      inline,
     });
+    // The known-good call with one argument (or one field of an input) fuzzed.
+    const valid = row!.valid(world);
+    const oneBadArgument = () =>
+      fc.record({
+        caller: fc.constant(row!.callers[0]!),
+        args: fc.oneof(
+          ...argumentPaths(field).map(({ path, type }) =>
+            valueOf(type, path.join('.'), anchors).map((value) => {
+              const args = withValue(valid, path, value);
+              return field.args.map((arg) => args[arg.name]);
+            }),
+          ),
+        ),
+        inline,
+      });
+    const call = field.args.length === 0 ? anyCall : fc.oneof(anyCall, oneBadArgument());
+    // Each known breaker in each text and JSON argument of the known-good call, as variables and inline.
+    const examples: [Call][] = argumentPaths(field).flatMap(({ path, type }) =>
+      breakers(type).flatMap((value) => {
+        const args = withValue(valid, path, value);
+        return [false, true].map((inlined): [Call] => [{ caller: row!.callers[0]!, args: field.args.map((arg) => args[arg.name]), inline: inlined }]);
+      }),
+    );
     const seed = SEED + name.length * 7919 + name.charCodeAt(0);
     await fc.assert(
       fc.asyncProperty(call, async (c: Call) => {
@@ -285,13 +354,14 @@ describe.each(BACKENDS)('input fuzz on %s', (backend) => {
           expect(await snapshot(t), `a refused ${name} changed stored rows`).toEqual(before);
           return;
         }
+        successes.set(name, (successes.get(name) ?? 0) + 1);
         const data = (answer.body as Result).data![name];
         if (row!.stored && typeof data === 'object' && data !== null) {
           const args = Object.fromEntries(field.args.map((arg, index) => [arg.name, c.args[index]]));
           row!.stored(args, data as Record<string, unknown>);
         }
       }),
-      { numRuns: RUNS, seed },
+      { numRuns: RUNS, seed, examples },
     );
   });
 
@@ -400,6 +470,20 @@ describe.each(BACKENDS)('input fuzz on %s', (backend) => {
 
     it('closes with a contract code or answers properly, before and after connection_init, and the server stays healthy', async () => {
       const cases = fc.record({ acknowledged: fc.boolean(), frame: frameArb() });
+      // Frames that once closed a connection the wrong way, tried first on every run: a client sending a
+      // server's message type (graphql-ws: 4500), an operation nested past what a recursive parse survives.
+      const serverMessages: Frame[] = [
+        { type: 'connection_ack' },
+        { id: '1', type: 'next', payload: { data: {} } },
+        { id: '1', type: 'error', payload: [{ message: 'x' }] },
+      ].map((message) => ({ kind: 'server-message', data: JSON.stringify(message), binary: false, closes: 4400 }));
+      const deep: Frame = {
+        kind: 'operation',
+        data: toJson({ id: 'deep', type: 'subscribe', payload: { query: 'query($d: JSON) { me { id } }', variables: { d: new DeepList(5000) } } }),
+        binary: false,
+        operationId: 'deep',
+      };
+      const examples = [...serverMessages, deep].flatMap((frame) => [true, false].map((acknowledged): [{ acknowledged: boolean; frame: Frame }] => [{ acknowledged, frame }]));
       // graphql-ws writes to console.error whenever it meets something it did not expect; the only
       // one allowed here is ws refusing an oversize frame (which it closes with 1009 itself).
       const consoleErrors = vi.spyOn(console, 'error').mockImplementation(() => {});
@@ -443,7 +527,7 @@ describe.each(BACKENDS)('input fuzz on %s', (backend) => {
               await socket.closed;
             }
           }),
-          { numRuns: FRAME_RUNS, seed: SEED + 2 },
+          { numRuns: FRAME_RUNS, seed: SEED + 2, examples },
         );
       } finally {
         errorCalls = [...consoleErrors.mock.calls];

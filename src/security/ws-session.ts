@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { tokenFromAuthorization, TokenError } from '../auth/verify.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Logger } from '../log.js';
@@ -94,19 +94,37 @@ export const TOO_MANY_CONNECTIONS = { code: CloseCode.TooManyInitialisationReque
 
 /** Messages only a server sends; graphql-ws itself refuses them from a client, but as an internal error. */
 const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'next', 'error']);
+/** Cheap first look: only a message that mentions one of those names is parsed here. */
+const MENTIONS_SERVER_TYPE = /"(?:connection_ack|next|error)"/;
+
+function isServerMessage(text: string): boolean {
+  if (!MENTIONS_SERVER_TYPE.test(text)) return false;
+  try {
+    const message: unknown = JSON.parse(text);
+    return typeof message === 'object' && message !== null && SERVER_MESSAGE_TYPES.has(String((message as { type?: unknown }).type));
+  } catch {
+    // Not JSON: graphql-ws answers that with 4400 itself.
+    return false;
+  }
+}
 
 /**
- * graphql-ws's `jsonMessageReviver`: a client that sends a well-formed
- * `connection_ack`, `next` or `error` gets 4400 (malformed message, as
- * CONTRACT.md lists it) instead of graphql-ws's 4500 and console.error.
- * Throwing here fails graphql-ws's parse of the message, which it answers
- * with 4400. The root is the value revived last, under the key ''; an object
- * of one property named '' nested in a client's variables looks the same, so
- * one whose value is itself shaped like a server message is refused too.
+ * For the WebSocket server's `connection` event, after graphql-ws's own
+ * handler: a client that sends a well-formed `connection_ack`, `next` or
+ * `error` is closed with 4400 (malformed message, as CONTRACT.md lists it)
+ * before graphql-ws sees it, instead of graphql-ws's 4500 and console.error.
+ * graphql-ws's message listener is wrapped rather than a JSON reviver used:
+ * a reviver makes JSON.parse recurse, and a deeply nested message would
+ * overflow the stack.
  */
-export function refuseServerMessages(key: string, value: unknown): unknown {
-  if (key === '' && typeof value === 'object' && value !== null && SERVER_MESSAGE_TYPES.has(String((value as { type?: unknown }).type))) {
-    throw new Error(`a client may not send ${String((value as { type?: unknown }).type)}`);
-  }
-  return value;
+export function refuseServerMessages(socket: WebSocket): void {
+  const listeners = socket.listeners('message') as ((data: RawData, isBinary: boolean) => void)[];
+  socket.removeAllListeners('message');
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    if (isServerMessage(String(data))) {
+      socket.close(CloseCode.BadRequest, 'Invalid message received');
+      return;
+    }
+    for (const listener of listeners) listener.call(socket, data, isBinary);
+  });
 }

@@ -90,10 +90,16 @@ const unit = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('\u0000', '\ud800', '\udc00', '\u202e', '\u200f', '\ufeff', "'", '"', '\\', ';', '-', '%') },
 );
 
+/** Ordinary text with something inside that PostgreSQL cannot store as sent: NUL, a lone surrogate. */
+const unstorable = fc
+  .tuple(fc.string({ unit: 'grapheme', maxLength: 10 }), fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff'), fc.string({ unit: 'grapheme', maxLength: 10 }))
+  .map(([before, bad, after]) => before + bad + after);
+
 /** Any text: printable, any code point, or a hostile constant. */
 export const text: fc.Arbitrary<string> = fc.oneof(
   { weight: 5, arbitrary: fc.string({ unit, maxLength: 40 }) },
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
+  { weight: 2, arbitrary: unstorable },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 12 }).map((s) => `  ${s}  `) },
 );
 
@@ -137,6 +143,20 @@ export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.array(fc.oneof(text, numberLike), { maxLength: 4 }) },
   { weight: 1, arbitrary: fc.constantFrom(nested(101), new DeepList(5000), { '\u0000': 1 }, { a: '\u0000' }, [[[['deep']]]]) },
 );
+
+/**
+ * Values that once made the server fail inside (the database refusing them,
+ * the stack overflowing), for a value of `type`: every fuzz run tries each of
+ * them in an otherwise valid call before anything random.
+ */
+export function breakers(type: GraphQLInputType): unknown[] {
+  const named = getNamedType(type);
+  const list = isListType(unwrapNonNull(type));
+  const wrap = (value: unknown) => (list ? [value] : value);
+  if (named.name === 'JSON') return [{ note: 'a\u0000b' }, { 'key\u0000': 1 }, ['x\ud800'], new DeepList(5000)];
+  if (named.name === 'String' || named.name === 'ID') return ['a\u0000b', 'x\ud800', '\udfffy'].map(wrap);
+  return [];
+}
 
 /** One value for a GraphQL input type: `undefined` means the argument or field is left out. */
 export function valueOf(type: GraphQLInputType, path: string, anchors: Anchors): fc.Arbitrary<unknown> {
