@@ -51,16 +51,28 @@ export async function createTokenVerifier(config: JwtConfig): Promise<TokenVerif
       throw lastError;
     };
   }
+  const verified = new Map<string, Viewer>();
   return async (token) => {
+    // The same bytes verify the same way until they expire: a client sending its
+    // token with every request pays for the signature check once.
+    const known = verified.get(token);
+    if (known && known.expiresAt * 1000 > Date.now()) return known;
+    if (known) verified.delete(token);
     let claims: JWTPayload;
     try {
       claims = await verify(token);
     } catch (error) {
       throw new TokenError(`Invalid token: ${(error as Error).message}`);
     }
-    return viewerFromClaims(claims);
+    const viewer = viewerFromClaims(claims);
+    if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
+    verified.set(token, viewer);
+    return viewer;
   };
 }
+
+/** Verified tokens remembered per process (oldest forgotten first). */
+const VERIFIED_TOKENS_KEPT = 10_000;
 
 function claimText(claims: JWTPayload, name: string): string | null {
   const value = claims[name];

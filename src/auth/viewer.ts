@@ -1,13 +1,13 @@
 import type { RoleName } from '../db/types.js';
 
-/** Who is calling, as the verified token says. */
+/** Who is calling, as the verified token says. Shared between requests with the same token: never mutated. */
 export interface Viewer {
-  id: string;
-  role: RoleName;
-  displayName: string;
+  readonly id: string;
+  readonly role: RoleName;
+  readonly displayName: string;
   /** Set exactly when role is PARTNER. */
-  partnerId: string | null;
-  partnerName: string | null;
+  readonly partnerId: string | null;
+  readonly partnerName: string | null;
   /** Token expiry, seconds since the epoch. */
-  expiresAt: number;
+  readonly expiresAt: number;
 }
