@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeDocument, NotificationAddedDocument, SendNotificationDocument, UnreadCountChangedDocument } from './generated/graphql.js';
 import { httpData, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
-import { createTestDatabase, startServerProcess, TEST_JWT_SECRET, TEST_REDIS_URL, token, type ServerProcess } from './support/server.js';
+import { clusterEnv, createTestDatabase, startServerProcess, token, type ServerProcess } from './support/server.js';
 import pg from 'pg';
 
 /** Whether a server process currently publishes the outbox, read from its /metrics. */
@@ -32,17 +31,7 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    env = {
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      RELAY_POLL_MS: '200',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      PUBSUB_PREFIX: `c${randomBytes(4).toString('hex')}:`,
-    };
+    env = clusterEnv(database.url);
     sqlClient = new pg.Client({ connectionString: database.url });
     await sqlClient.connect();
   });

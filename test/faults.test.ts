@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeDocument, NotificationAddedDocument, UnreadCountChangedDocument } from './generated/graphql.js';
 import { httpData, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
 import { OwnRedis } from './support/services.js';
-import { createTestDatabase, startServerProcess, TEST_JWT_SECRET, token, type ServerProcess } from './support/server.js';
+import { clusterEnv, createTestDatabase, startServerProcess, token, type ServerProcess } from './support/server.js';
 
 async function readiness(process: ServerProcess): Promise<number> {
   return (await fetch(process.url.replace('/graphql', '/ready'))).status;
@@ -21,17 +20,7 @@ describe('delivery under faults (two processes, PostgreSQL + a Redis of our own)
   beforeAll(async () => {
     database = await createTestDatabase();
     redis = await OwnRedis.start();
-    const env = {
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      RELAY_POLL_MS: '200',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      DATABASE_URL: database.url,
-      REDIS_URL: redis.url,
-      PUBSUB_PREFIX: `f${randomBytes(4).toString('hex')}:`,
-    };
+    const env = clusterEnv(database.url, redis.url);
     processes.push(await startServerProcess(env), await startServerProcess(env));
     sqlClient = new pg.Client({ connectionString: database.url });
     await sqlClient.connect();

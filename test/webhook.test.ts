@@ -9,7 +9,7 @@ import {
 } from './generated/graphql.js';
 import { httpData, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually, within } from './support/deferred.js';
-import { BACKENDS, createTestDatabase, startServerProcess, startTestServer, TEST_JWT_SECRET, TEST_REDIS_URL, token, type ServerProcess, type TestServer } from './support/server.js';
+import { BACKENDS, clusterEnv, createTestDatabase, startServerProcess, startTestServer, token, type ServerProcess, type TestServer } from './support/server.js';
 import { startWebhookReceiver, verifySignature, type ReceivedWebhook, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const SECRET = 'webhook-test-secret-0123456789';
@@ -228,18 +228,7 @@ describe('offline delivery by webhook in a cluster (PostgreSQL + Redis, several 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     database = await createTestDatabase();
-    baseEnv = {
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      RELAY_POLL_MS: '200',
-      LOG_LEVEL: 'silent',
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      PUBSUB_PREFIX: `wh${Date.now().toString(36)}:`,
-      ...webhookEnv(receiver),
-    };
+    baseEnv = { ...clusterEnv(database.url), LOG_LEVEL: 'silent', ...webhookEnv(receiver) };
   });
 
   afterAll(async () => {

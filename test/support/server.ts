@@ -40,9 +40,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
-/** Environment for one backend: its own database (or in-memory PGlite) and channel prefix. */
-export async function backendEnv(backend: BackendName): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
-  const base = {
+/** What every test server runs with: the test secret, a free port, a fast relay poll, a channel prefix of its own. */
+function testEnv(): Record<string, string> {
+  return {
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
     HOST: '127.0.0.1',
@@ -51,9 +51,18 @@ export async function backendEnv(backend: BackendName): Promise<{ env: Record<st
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PUBSUB_PREFIX: `t${randomBytes(4).toString('hex')}:`,
   };
-  if (backend === 'embedded') return { env: { ...base, DATA_DIR: 'memory://' }, cleanup: async () => {} };
+}
+
+/** Environment for server processes that form one cluster on this PostgreSQL and Redis. */
+export function clusterEnv(databaseUrl: string, redisUrl: string = TEST_REDIS_URL): Record<string, string> {
+  return { ...testEnv(), DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
+}
+
+/** Environment for one backend: its own database (or in-memory PGlite) and channel prefix. */
+export async function backendEnv(backend: BackendName): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  if (backend === 'embedded') return { env: { ...testEnv(), DATA_DIR: 'memory://' }, cleanup: async () => {} };
   const database = await createTestDatabase();
-  return { env: { ...base, DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL }, cleanup: database.drop };
+  return { env: clusterEnv(database.url), cleanup: database.drop };
 }
 
 export interface TestServer {
