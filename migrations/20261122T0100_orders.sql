@@ -103,8 +103,18 @@ $$;
 create trigger orders_take_event_lock before insert or update on orders
   for each statement execute function orders_take_event_lock();
 
+-- An outside writer may name a partner the identity provider has not shown us
+-- yet: its row appears, named after its id, and gets its real name at the
+-- first sign-in of one of its users (just-in-time provisioning).
+create function orders_ensure_partner(p_partner_id text) returns void language sql as $$
+  insert into partners (id, business_name) values (p_partner_id, p_partner_id) on conflict (id) do nothing
+$$;
+
 create function orders_before_insert() returns trigger language plpgsql as $$
 begin
+  if new.partner_id is not null then
+    perform orders_ensure_partner(new.partner_id);
+  end if;
   if new.status <> 'PENDING' then
     perform order_status_refuse(new.id, null, new.status);
   end if;
@@ -119,6 +129,9 @@ create trigger orders_before_insert before insert on orders
 
 create function orders_before_update() returns trigger language plpgsql as $$
 begin
+  if new.partner_id is distinct from old.partner_id and new.partner_id is not null then
+    perform orders_ensure_partner(new.partner_id);
+  end if;
   if new.status <> old.status and not order_status_step_allowed(old.status, new.status) then
     perform order_status_refuse(old.id, old.status, new.status);
   end if;

@@ -412,6 +412,13 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
     await t.sql(`update orders set status = 'CANCELLED' where id = $1`, [muted!.id]);
     expect((await board.next()).orderUpdated).toMatchObject({ id: muted!.id, status: 'CANCELLED' });
     expect(await count(`select count(*)::int as count from notifications where user_id = $1 and data->>'orderId' = $2`, [customer.id, muted!.id])).toBe(0);
+
+    // An outside writer may name a partner nobody has signed in for yet: the partner row appears.
+    const [fresh] = await t.sql<{ id: string }>(`insert into orders (customer_id, description, total_cents) values ($1, 'For a newcomer', 100) returning id::text`, [customer.id]);
+    await board.next();
+    await t.sql(`update orders set partner_id = 'partner-never-seen' where id = $1`, [fresh!.id]);
+    expect((await board.next()).orderUpdated).toMatchObject({ id: fresh!.id, partner: { id: 'partner-never-seen' } });
+    expect(await count(`select count(*)::int as count from partners where id = 'partner-never-seen' and business_name = id`, [])).toBe(1);
   });
 
   it('moves a partner off an order mid-stream: the old one hears OrderUnassigned and nothing more, the new one OrderAssigned', async () => {
