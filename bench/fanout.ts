@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { MeDocument, SendNotificationDocument } from '../test/generated/graphql.js';
 import { httpData } from '../test/support/clients.js';
 import { backendEnv, startServerProcess, token, type ServerProcess } from '../test/support/server.js';
+import { heapUsedAfterGc, inspectorUrlIn } from './lib/inspector.js';
 import { percentiles, processUsage } from './lib/proc.js';
 
 const { values } = parseArgs({
@@ -38,6 +39,8 @@ const EVENTS = Number(values.events);
 const RATE = Number(values.rate);
 const DURATION_S = Number(values.duration);
 const scenarios = values.scenario === 'all' ? ['broadcast', 'per-user', 'idle'] : [values.scenario!];
+/** Heap (after a full GC) the server keeps per idle connection, set by the idle scenario. */
+let heapPerConnection: number | null = null;
 const backend = values.embedded ? 'embedded' : 'postgres+redis';
 
 const NOTIFICATION_ADDED = 'subscription { notificationAdded { id title body createdAt } }';
@@ -146,7 +149,10 @@ async function graphqlRun(server: ServerProcess, tokens: string[], admin: string
 
   if (scenarios.includes('idle')) {
     const subscriptions = [NOTIFICATION_ADDED, UNREAD_COUNT, ORDER_UPDATED].slice(0, Number(values.subs));
+    const inspector = inspectorUrlIn(server.output());
+    const heapBefore = await heapUsedAfterGc(inspector);
     const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', tokens, subscriptions, pid);
+    heapPerConnection = Math.round((await heapUsedAfterGc(inspector) - heapBefore) / N);
     const usage = processUsage(pid);
     rows.push({
       scenario: `idle ×${values.subs} subs`,
@@ -214,7 +220,11 @@ async function rawRun(): Promise<Row[]> {
 const { env, cleanup } = await backendEnv(backend);
 const server = await startServerProcess(
   { ...env, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_USER: String(N + 10) },
-  values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
+  [
+    ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []),
+    // The idle scenario reads the heap after a full GC through the inspector, on loopback.
+    ...(scenarios.includes('idle') ? ['--inspect=127.0.0.1:0'] : []),
+  ],
 );
 let rows: Row[] = [];
 try {
@@ -239,6 +249,7 @@ for (const row of rows) {
     `| ${row.scenario} | ${row.target} | ${row.connections} | ${row.deliveries}/${row.expected} | ${row.deliveriesPerSecond} | ${ratio} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${row.serverRssMb} | ${row.serverCpuSeconds} | ${row.bytesPerConnection} |`,
   );
 }
+if (heapPerConnection !== null) console.log(`\nidle: the server's heap after a full GC grew by ${heapPerConnection} bytes per connection (${values.subs} subscriptions each)`);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/fanout-${backend}-${N}.json`, JSON.stringify({ at: new Date().toISOString(), backend, N, EVENTS, RATE, DURATION_S, rows }, null, 2));
+writeFileSync(`bench/results/fanout-${backend}-${N}.json`, JSON.stringify({ at: new Date().toISOString(), backend, N, EVENTS, RATE, DURATION_S, heapPerConnection, rows }, null, 2));
 process.exit(0);

@@ -98,6 +98,8 @@ export async function startTestServer(backend: BackendName, extraEnv: Record<str
 
 export interface ServerProcess {
   url: string;
+  /** Everything the process printed so far. */
+  output(): string;
   child: ChildProcess;
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
@@ -127,6 +129,7 @@ export async function startServerProcess(env: Record<string, string>, nodeArgs: 
   const url = await within(started.promise, 30_000, 'the server process to start');
   return {
     url,
+    output: () => output,
     child,
     exited: exited.promise,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
