@@ -77,7 +77,8 @@ function redisPubSub(url: string, options: PubSubOptions): PubSub {
   // Two connections: a connection in subscriber mode cannot publish. The
   // publisher fails fast while Redis is away (the relay retries from the
   // outbox); the subscriber reconnects and resubscribes by itself.
-  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Auto-pipelining: the relay publishes a whole batch in one tick, and it leaves in one write.
+  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const subscriber = new Redis(url, { maxRetriesPerRequest: null });
   let lostSince: number | null = null;
   for (const [name, connection] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
