@@ -231,8 +231,11 @@ describe('security', () => {
 
     it('CSRF: a GET, form or multipart request without a preflight-forcing header is refused before it runs', async () => {
       const bare = await fetch(`${t.url}?query=${query}`, { headers: { accept: 'application/json' } });
-      expect(bare.status).toBe(403);
-      expect(JSON.stringify(await bare.json())).toContain('CSRF');
+      // Refused before it runs; without a token it is also unauthenticated, so it says so in contract terms.
+      expect(bare.status).toBe(401);
+      const refusal = (await bare.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(refusal.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+      expect(refusal.errors[0]!.message).toContain('CSRF');
       const preflightForcing: Record<string, string>[] = [{ 'x-graphql-yoga-csrf': '1' }, { 'apollo-require-preflight': 'true' }, { authorization: `Bearer ${admin}` }];
       for (const header of preflightForcing) {
         const allowed = await fetch(`${t.url}?query=${query}`, { headers: { accept: 'application/json', ...header } });
@@ -243,9 +246,9 @@ describe('security', () => {
       form.set('operations', JSON.stringify({ query: 'mutation { markAllRead { unreadCount } }' }));
       form.set('map', '{}');
       const multipart = await fetch(t.url, { method: 'POST', body: form });
-      expect(multipart.status).toBe(403);
+      expect(multipart.status).toBe(401);
       const textPlain = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ __typename }' }) });
-      expect(textPlain.status).toBe(403);
+      expect(textPlain.status).toBe(401);
     });
 
     it('CSRF: POST application/json and SSE from graphql-sse still work; a GET event stream needs the header', async () => {
@@ -264,7 +267,7 @@ describe('security', () => {
 
       const sub = encodeURIComponent(NOTIFICATION_ADDED);
       const refused = await fetch(`${t.url}?query=${sub}`, { headers: { accept: 'text/event-stream' } });
-      expect(refused.status).toBe(403);
+      expect(refused.status).toBe(401);
       const controller = new AbortController();
       const allowed = await fetch(`${t.url}?query=${sub}`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${user.token}` }, signal: controller.signal });
       expect(allowed.status).toBe(200);

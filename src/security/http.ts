@@ -1,5 +1,5 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import type { Plugin } from 'graphql-yoga';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { CorsConfig } from '../config.js';
 
 type CorsOptions = { origin: string[]; methods: string[]; credentials: boolean; maxAge: number } | false;
@@ -31,5 +31,19 @@ export function corsPolicy(config: CorsConfig): (request: Request) => CorsOption
 export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name', 'graphql-preflight', 'authorization'];
 
 export function useCsrfPrevention(): Plugin {
-  return useCSRFPrevention({ requestHeaders: CSRF_HEADERS });
+  const csrf = useCSRFPrevention({ requestHeaders: CSRF_HEADERS });
+  return {
+    onRequestParse(payload) {
+      try {
+        return csrf.onRequestParse?.(payload);
+      } catch {
+        // A refused request carries no Authorization (it is on the list), so it is also
+        // unauthenticated: answered with the contract's code, as any request without a token is.
+        throw createGraphQLError(
+          'A valid token is required; a request without one must carry a CSRF header (x-graphql-yoga-csrf) to be a simple GET, form or multipart request',
+          { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } },
+        );
+      }
+    },
+  };
 }
