@@ -39,6 +39,7 @@ import { armExpiry, refuseServerMessages, tokenRefresh, tooManyOperations, TOO_M
 import { useWellFormedInput } from './security/well-formed-input.js';
 import { schema } from './schema/index.js';
 import { createWebhookSender } from './webhook/sender.js';
+import { withTimeout } from './timeout.js';
 
 export interface RealtimeServer {
   /** http://host:port/graphql, known after start(). */
@@ -363,13 +364,6 @@ function validRequestId(value: string | string[] | undefined): string | null {
 /** WebSocket close code 1013 "Try Again Later": the contract's code for a slow consumer. */
 const CloseCode_SlowConsumer = 1013;
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function* failedStream(error: GraphQLError): AsyncGenerator<never> {
   throw error;

@@ -51,10 +51,6 @@ export async function findPartner(db: Db, id: string): Promise<PartnerRow | unde
   return db.selectFrom('partners').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function allUserIds(db: Db): Promise<string[]> {
-  const rows = await db.selectFrom('users').select('id').execute();
-  return rows.map((row) => row.id);
-}
 
 const userLoaders = new WeakMap<Db, BatchLoader<string, UserRow>>();
 
