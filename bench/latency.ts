@@ -9,6 +9,7 @@
  * order (updateOrderStatus by the partner → the customer's orderUpdated),
  * chat (sendMessage → messageAdded at the other participant).
  */
+import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
@@ -148,7 +149,7 @@ const scenarios = [notification, order, chat].filter((scenario) => values.scenar
 async function measure(backend: BackendName, scenario: Scenario) {
   const { env, cleanup } = await backendEnv(backend);
   // Sequential chat round trips would trip the 30-per-10-s limit; latency, not the limiter, is measured here.
-  const server = await startServerProcess({ ...env, LOG_LEVEL: 'warn', SEND_MESSAGE_LIMIT: '1000000' });
+  const server = await startServerProcess({ ...env, LOG_LEVEL: 'warn', SEND_MESSAGE_LIMIT: '1000000' }, [], { compiled: true });
   const sockets: WsConnection[] = [];
   try {
     const roundTrip = await scenario.prepare(server.url, sockets);
@@ -168,6 +169,8 @@ async function measure(backend: BackendName, scenario: Scenario) {
   }
 }
 
+// The server runs as production runs it: the build (docs/deployment.md).
+execSync('npm run build --silent', { stdio: 'inherit' });
 const results = [];
 for (const scenario of scenarios) for (const backend of backends) results.push(await measure(backend, scenario));
 console.log('\nmutation (HTTP) → event (graphql-ws), sequential round trips\n');

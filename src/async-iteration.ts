@@ -11,16 +11,18 @@ export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIt
     onEnd();
   };
   return {
-    async next() {
-      try {
-        const result = await iterator.next();
-        if (result.done) end();
-        return result;
-      } catch (error) {
-        end();
-        throw error;
-      }
-    },
+    // A promise chain, not an async function: an idle stream holds no suspended frame here.
+    next: () =>
+      iterator.next().then(
+        (result) => {
+          if (result.done) end();
+          return result;
+        },
+        (error: unknown) => {
+          end();
+          throw error;
+        },
+      ),
     async return() {
       end();
       return (await iterator.return?.()) ?? { done: true, value: undefined };

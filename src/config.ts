@@ -29,6 +29,10 @@ export interface Config {
   shutdownGraceMs: number;
   /** Unread events one subscription may hold before it counts as a slow consumer (closed with 1013). @default 10000 */
   subscriberBufferLimit: number;
+  /** Unsent bytes a grouped graphql-ws subscriber's socket may hold before it is a slow consumer (1013). */
+  subscriberBufferBytes: number;
+  /** One execution per event and operation shape, shared by its subscribers (SHARED_EXECUTION=false: one per subscriber). */
+  sharedExecution: boolean;
   /** The platform's share of an order total (PLATFORM_FEE_PERCENT); the partner's payout is the rest. @default 20 */
   platformFeePercent: number;
   /** How long a typing=true signal lasts unless renewed. @default 5000 */
@@ -292,6 +296,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     outboxRetentionHours: integer(env, 'OUTBOX_RETENTION_HOURS', 24, 1, 24 * 365),
     subscriberBufferLimit: integer(env, 'SUBSCRIBER_BUFFER_LIMIT', 10_000, 10, 1_000_000),
+    sharedExecution: boolean(env, 'SHARED_EXECUTION', true),
+    subscriberBufferBytes: integer(env, 'SUBSCRIBER_BUFFER_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     platformFeePercent: integer(env, 'PLATFORM_FEE_PERCENT', 20, 0, 100),
     typingLapseMs: integer(env, 'TYPING_LAPSE_MS', 5000, 50, 600_000),
     presence: presenceConfig(env),

@@ -33,6 +33,8 @@ export function useOperationMetrics(metrics: Metrics): Plugin {
           if (!isAsyncIterable<ExecutionResult>(result)) return;
           metrics.subscriptions.inc({ field });
           if (sse) metrics.connections.inc({ transport: 'sse' });
+          // Bound once: a label lookup per delivery showed in the fan-out profile.
+          const delivered = metrics.deliveries.labels({ field });
           setResult(
             withEnd(result, () => {
               metrics.subscriptions.dec({ field });
@@ -41,8 +43,8 @@ export function useOperationMetrics(metrics: Metrics): Plugin {
           );
           return {
             onNext({ result: next }) {
-              metrics.deliveries.inc({ field });
-              countRateLimited(metrics, field, next);
+              delivered.inc();
+              if (next.errors) countRateLimited(metrics, field, next);
             },
           };
         },

@@ -10,6 +10,12 @@ export function createMetrics() {
     connections: new Gauge({ name: 'realtime_open_connections', help: 'Open connections by transport (ws: acknowledged graphql-ws sockets, sse: open SSE streams)', labelNames: ['transport'], registers }),
     subscriptions: new Gauge({ name: 'realtime_active_subscriptions', help: 'Active GraphQL subscriptions by root field', labelNames: ['field'], registers }),
     deliveries: new Counter({ name: 'realtime_deliveries_total', help: 'Subscription results sent, by root field', labelNames: ['field'], registers }),
+    executions: new Counter({
+      name: 'realtime_subscription_executions_total',
+      help: 'Executions of subscription events; shared="true" counts results reused from another subscriber of the same event and operation',
+      labelNames: ['shared'],
+      registers,
+    }),
     pubsubStreams: new Gauge({ name: 'realtime_pubsub_streams', help: 'Live PubSub streams of this process (leak check)', registers }),
     pubsubChannels: new Gauge({ name: 'realtime_pubsub_channels', help: 'PubSub channels this process is subscribed to', registers }),
     eventsPublished: new Counter({ name: 'realtime_events_published_total', help: 'Outbox events published by the relay, by topic', labelNames: ['topic'], registers }),

@@ -23,6 +23,8 @@ import { createMetrics } from './metrics.js';
 import { useOperationMetrics } from './metrics-plugin.js';
 import { useErrorLog } from './log-plugin.js';
 import { useVariableErrorCodes } from './variable-errors.js';
+import { useSharedExecution } from './shared-execution.js';
+import { FanoutGroups } from './fanout-groups.js';
 import { relayLag } from './db/outbox.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { followRelayProgress } from './pubsub/catch-up.js';
@@ -100,9 +102,32 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     ttlMs: config.presence.ttlMs,
     log,
   });
+  const sharedExecutions = metrics.executions.labels({ shared: 'true' });
+  const ownExecutions = metrics.executions.labels({ shared: 'false' });
   const services: Services = { config, db: database.db, pubsub, log, presence, rateLimiter };
   const provision = createProvisioner(database.db);
   const webhook = createWebhookSender({ config: config.webhook, db: database.db, presence, log, registry: metrics.registry });
+
+  /** Errors of ours (coded GraphQL errors) pass; a backing service that is down is SERVICE_UNAVAILABLE; the rest is masked and logged. */
+  function maskError(error: unknown, message: string): Error {
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+    if (isUnavailable(original ?? error)) {
+      log.warn({ err: original ?? error }, 'backing service unavailable');
+      return serviceUnavailable();
+    }
+    log.error({ err: original ?? error }, 'internal error');
+    return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  }
+  const fanoutGroups = new FanoutGroups({
+    maskError: (error) => maskError(error, 'Unexpected error.') as GraphQLError,
+    bufferLimitBytes: config.subscriberBufferBytes,
+    onDelivered: (field, members) => {
+      ownExecutions.inc();
+      if (members > 1) sharedExecutions.inc(members - 1);
+      if (members > 0) metrics.deliveries.inc({ field }, members);
+    },
+  });
 
   async function viewerFromToken(token: string | null): Promise<Viewer | null> {
     if (token === null) return null;
@@ -125,18 +150,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     // The page carries GraphiQL itself instead of loading it from a CDN: it works offline too.
     renderGraphiQL,
     logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
-    maskedErrors: {
-      maskError: (error, message) => {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
-        if (isUnavailable(original ?? error)) {
-          log.warn({ err: original ?? error }, 'backing service unavailable');
-          return serviceUnavailable();
-        }
-        log.error({ err: original ?? error }, 'internal error');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      },
-    },
+    maskedErrors: { maskError },
     context: async (initial: YogaInitialContext & { viewer?: Viewer | null; requestId?: string }): Promise<Context> => {
       const requestId = initial.requestId ?? randomUUID();
       if (initial.viewer !== undefined) return { viewer: initial.viewer, services, requestId };
@@ -156,6 +170,12 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       useStreamSlots(connectionSlots, config.limits.connectionsPerUser),
       usePresenceOfStreams(presence),
       useVariableErrorCodes(),
+      useSharedExecution({
+        enabled: config.sharedExecution,
+        viewerKey: (context) => viewerKeyOf(context as Context),
+        onExecution: (shared) => (shared ? sharedExecutions : ownExecutions).inc(),
+        groups: fanoutGroups,
+      }),
       useOperationMetrics(metrics),
       useErrorLog(log),
       // After every plugin that wraps stream results (see the file).
@@ -182,7 +202,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       metrics.pubsubStreams.set(pubsub.activeSubscriptions());
       metrics.pubsubChannels.set(pubsub.activeChannels());
       metrics.relayLeader.set(relay.isLeader ? 1 : 0);
-      metrics.relayLag.set(await relayLag(database.db).catch(() => -1));
+      metrics.relayLag.set(await relayLag(database.db, relay.isLeader ? relay.lastPublishedId : null).catch(() => -1));
       let buffered = 0;
       for (const socket of wsServer.clients) buffered += socket.bufferedAmount;
       metrics.outboundBufferBytes.set(buffered);
@@ -276,6 +296,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
           // the upgrade is a GET, so every mutation over graphql-ws was refused as "mutation via GET".
           req: ctx.extra.request,
           params,
+          // A fan-out group writes this subscription's frames itself (fanout-groups.ts).
+          wsTarget: { socket: ctx.extra.socket, id },
         } as unknown as Parameters<typeof yoga.getEnveloped>[0]);
         let document;
         try {
@@ -356,6 +378,12 @@ export async function createServer(config: Config, log: Logger = createLogger(co
 type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };
 
 const READY_TIMEOUT_MS = 2000;
+
+/** Everything a per-viewer field may depend on: who, in which role, for which partner. */
+function viewerKeyOf(context: Context): string {
+  const viewer = context.viewer;
+  return viewer ? JSON.stringify([viewer.id, viewer.role, viewer.partnerId ?? null]) : '';
+}
 
 /** A caller's own request id is kept when it is a plausible id, so logs can be joined across services. */
 function validRequestId(value: string | string[] | undefined): string | null {

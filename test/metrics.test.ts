@@ -2,25 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeDocument, NotificationAddedDocument, OpenDirectConversationDocument, SendNotificationDocument, SetTypingDocument } from './generated/graphql.js';
 import { httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
+import { sample, scrape as scrapeMetrics } from './support/metrics.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
-
-/** The value of one sample in Prometheus text, 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = (match[2] ?? '').split(',').filter(Boolean);
-    if (wanted.every((label) => present.includes(label)) && present.length === wanted.length) return Number(match[3]);
-  }
-  return 0;
-}
 
 describe.each(BACKENDS)('/metrics on %s', (backend) => {
   let t: TestServer;
   const sockets: WsConnection[] = [];
-  const scrape = async () => (await fetch(t.url.replace('/graphql', '/metrics'))).text();
+  const scrape = () => scrapeMetrics(t.url);
 
   beforeAll(async () => {
     t = await startTestServer(backend);

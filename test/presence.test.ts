@@ -42,6 +42,15 @@ function fixtures(server: () => TestServer, prefix: string) {
       sockets.push(connection);
       return connection;
     },
+    /** A customer watching the presence of their order's partner, who is offline so far. */
+    async watchedPartner(): Promise<{ customer: TestUser; partner: TestUser; watcher: Subscription<{ presenceChanged: PresenceEvent }> }> {
+      const customer = await this.user();
+      const partner = await this.user('partner');
+      await this.order(customer, partner);
+      const watcher = this.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
+      expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+      return { customer, partner, watcher };
+    },
   };
 }
 
@@ -104,11 +113,7 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
   });
 
   it('is online from the first acknowledged graphql-ws connection to the last, with events only on real changes', async () => {
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    await f.order(customer, partner);
-    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
-    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const { customer, partner, watcher } = await f.watchedPartner();
 
     const phone = f.ws(partner);
     await phone.connected;
@@ -134,11 +139,7 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
   });
 
   it('counts an open SSE stream like a connection', async () => {
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    await f.order(customer, partner);
-    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
-    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const { partner, watcher } = await f.watchedPartner();
 
     const sse = sseConnect(t.url, partner.token);
     const stream = sse.subscribe(UnreadCountChangedDocument);
@@ -221,11 +222,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
 
   it('keeps a user online while any process holds a connection of theirs', { timeout: 60_000 }, async () => {
     const { other } = await cluster({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    await f.order(customer, partner);
-    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
-    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const { customer, partner, watcher } = await f.watchedPartner();
 
     const remote = f.ws(partner, other.url);
     await remote.connected;
@@ -244,11 +241,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
 
   it('takes the users of a process that stops gracefully offline at once, not after the TTL', { timeout: 60_000 }, async () => {
     const { other } = await cluster({});
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    await f.order(customer, partner);
-    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
-    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const { partner, watcher } = await f.watchedPartner();
     await f.ws(partner, other.url).connected;
     expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
     const stoppedAt = Date.now();
@@ -261,11 +254,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
 
   it('rebuilds its entries when Redis loses them, without a false offline/online flicker', { timeout: 60_000 }, async () => {
     const { t } = await cluster({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    await f.order(customer, partner);
-    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
-    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const { customer, partner, watcher } = await f.watchedPartner();
     const partnerSocket = f.ws(partner);
     await partnerSocket.connected;
     expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
@@ -289,11 +278,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
 
   it("takes a killed process's users offline once its heartbeat lapses (short TTL)", { timeout: 60_000 }, async () => {
     const { other } = await cluster({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    await f.order(customer, partner);
-    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
-    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const { partner, watcher } = await f.watchedPartner();
     await f.ws(partner, other.url).connected;
     expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
     const killedAt = Date.now();
@@ -308,11 +293,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
 
   it("takes a killed process's users offline within 60 s with the default heartbeat", { timeout: 90_000 }, async () => {
     const { other } = await cluster({});
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    await f.order(customer, partner);
-    const watcher = f.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
-    expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
+    const { partner, watcher } = await f.watchedPartner();
     await f.ws(partner, other.url).connected;
     expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
     const killedAt = Date.now();

@@ -4,7 +4,7 @@
  * per socket) or, against the raw baseline, nothing at all.
  *
  * Controlled over IPC by bench/fanout.ts:
- *   → { kind: 'connect', url, mode: 'graphql' | 'raw', tokens, subscriptions: string[] }
+ *   → { kind: 'connect', url, mode: 'graphql' | 'raw', tokens, subscriptions: string[], variables? }
  *   ← { kind: 'connected', failed }
  *   → { kind: 'collect', expected, timeoutMs }   ← { kind: 'collected', received, latencies }
  */
@@ -16,6 +16,8 @@ interface ConnectCommand {
   mode: 'graphql' | 'raw';
   tokens: string[];
   subscriptions: string[];
+  /** Variables of every subscription of connection i (e.g. the order it watches). */
+  variables?: Record<string, unknown>[];
 }
 interface CollectCommand {
   kind: 'collect';
@@ -29,12 +31,12 @@ let received = 0;
 let latencies: number[] = [];
 let onReceive: (() => void) | null = null;
 
-/** Frames carry their send time as `t:<epoch ms>`, or their commit time as `updatedAt`. */
+/** Frames carry their send time as `t:<epoch ms>`, or their commit time as `updatedAt` (orders) or `occurredAt` (activity). */
 function sentAt(text: string): number | null {
   const stamp = /t:(\d{13})/.exec(text);
   if (stamp) return Number(stamp[1]);
-  const updatedAt = /"updatedAt":"([^"]+)"/.exec(text);
-  return updatedAt ? Date.parse(updatedAt[1]!) : null;
+  const committed = /"(?:updatedAt|occurredAt)":"([^"]+)"/.exec(text);
+  return committed ? Date.parse(committed[1]!) : null;
 }
 
 function record(data: WebSocket.RawData): void {
@@ -58,7 +60,8 @@ function open(command: ConnectCommand, index: number): Promise<void> {
     });
     socket.on('message', (data) => {
       if (command.mode === 'graphql' && data.toString().includes('"connection_ack"')) {
-        command.subscriptions.forEach((query, id) => socket.send(JSON.stringify({ id: String(id + 1), type: 'subscribe', payload: { query } })));
+        const variables = command.variables?.[index];
+        command.subscriptions.forEach((query, id) => socket.send(JSON.stringify({ id: String(id + 1), type: 'subscribe', payload: { query, variables } })));
         resolve();
         return;
       }

@@ -207,6 +207,7 @@ export interface ChatLoaders {
   message: BatchLoader<string, MessageRow>;
   /** Users do change (names come from tokens): batched, not kept. */
   user: BatchLoader<string, UserRow>;
+  conversation: BatchLoader<string, ConversationRow>;
 }
 
 const loadersByDb = new WeakMap<Db, ChatLoaders>();
@@ -221,6 +222,9 @@ export function chatLoaders(db: Db): ChatLoaders {
         { cacheSize: 1000 },
       ),
       user: userLoader(db),
+      conversation: createBatchLoader(
+        async (ids) => new Map((await db.selectFrom('conversations').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
+      ),
     };
     loadersByDb.set(db, loaders);
   }

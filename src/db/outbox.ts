@@ -36,10 +36,14 @@ export async function pruneOutbox(db: Db, publishedUpTo: string, retentionHours:
   return Number(result.numAffectedRows ?? 0n);
 }
 
-/** How many committed events the relay has not published yet (by id distance). */
-export async function relayLag(db: Db): Promise<number> {
+/**
+ * How many committed events the relay has not published yet (by id distance):
+ * against the leader's own count when given, else the recorded progress (which trails it by up to a poll).
+ */
+export async function relayLag(db: Db, publishedId: string | null = null): Promise<number> {
+  const published = publishedId === null ? sql`(select last_published_id from outbox_relay where id = 1)` : sql`${publishedId}::bigint`;
   const row = await sql<{ lag: number }>`
-    select (coalesce((select max(id) from outbox), 0) - (select last_published_id from outbox_relay where id = 1))::int as lag
+    select (coalesce((select max(id) from outbox), 0) - ${published})::int as lag
   `.execute(db);
   return row.rows[0]?.lag ?? 0;
 }

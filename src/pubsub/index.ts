@@ -91,7 +91,7 @@ function redisPubSub(url: string, options: PubSubOptions): PubSub {
     options.log.warn('redis subscriber connection lost');
     lostSince = Date.now();
   });
-  const engine = new RedisPubSub({ publisher, subscriber });
+  const engine = new RedisPubSub({ publisher, subscriber, serializer: serializeRepeats() });
   let reconnected: () => void = () => {};
   subscriber.on('ready', () => {
     everReady = true;
@@ -114,6 +114,24 @@ function redisPubSub(url: string, options: PubSubOptions): PubSub {
       await engine.close().catch(() => {});
     },
   });
+}
+
+/**
+ * JSON.stringify that remembers the last object it wrote: the relay publishes
+ * one event on several channels in a row (its topic's, the activity feed's,
+ * an order's three boards), and serializes it once for all of them. Events
+ * are never changed after they are published.
+ */
+function serializeRepeats(): (source: unknown) => string {
+  let lastSource: unknown = undefined;
+  let lastText = '';
+  return (source) => {
+    if (source !== lastSource || source === undefined) {
+      lastText = JSON.stringify(source);
+      lastSource = source;
+    }
+    return lastText;
+  };
 }
 
 interface EngineLifecycle {

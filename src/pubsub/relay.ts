@@ -8,6 +8,12 @@ import { routeOutboxEvent } from './topics.js';
 const RELAY_LOCK_KEY = 7_263_540_002;
 const BATCH_SIZE = 500;
 const PRUNE_EVERY_MS = 60_000;
+/**
+ * How often, at most, the leader records how far it got. A new leader resumes
+ * from the record and repeats what came after it, which subscribers drop by id;
+ * a record per batch cost a committed write per mutation under load.
+ */
+const PROGRESS_SAVE_MS = 200;
 
 export interface RelayOptions {
   database: DatabaseHandle;
@@ -41,6 +47,9 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
   let session: DbSession | null = null;
   let leader = false;
   let lastPublishedId = '0';
+  /** What outbox_relay holds, and when it was written. */
+  let savedId = '0';
+  let savedAt = 0;
   let running = false;
   let wake: (() => void) | null = null;
   let wokenEarly = false;
@@ -77,6 +86,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     await current.listen('outbox_wakeup', signal);
     const [state] = await current.query<{ last_published_id: string }>('select last_published_id::text from outbox_relay where id = 1');
     lastPublishedId = state?.last_published_id ?? '0';
+    savedId = lastPublishedId;
     leader = true;
     log.info({ lastPublishedId }, 'relay is the leader');
   }
@@ -107,9 +117,20 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       pubsubDown = false;
       lastPublishedId = last;
       if (onPublished) for (const event of events) onPublished(event.topic);
-      await current.query('update outbox_relay set last_published_id = $1, updated_at = now() where id = 1', [lastPublishedId]);
+      await saveProgress(current, false);
       if (events.length < BATCH_SIZE) return;
+      // A turn of the event loop between full batches: with the embedded database no query waits on
+      // I/O, and a backlog would otherwise keep every socket of this process from being written or read.
+      await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  async function saveProgress(current: DbSession, now: boolean): Promise<void> {
+    if (lastPublishedId === savedId || (!now && Date.now() - savedAt < PROGRESS_SAVE_MS)) return;
+    const id = lastPublishedId;
+    await current.query('update outbox_relay set last_published_id = $1, updated_at = now() where id = 1', [id]);
+    savedId = id;
+    savedAt = Date.now();
   }
 
   async function tick(): Promise<void> {
@@ -117,6 +138,8 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       const current = await ensureSession();
       if (!leader) await tryLead(current);
       if (leader) await publishPending(current);
+      // What a throttled save left behind is recorded by a later tick (at the latest the next poll).
+      if (leader) await saveProgress(current, false);
       if (leader && Date.now() - lastPrunedAt > PRUNE_EVERY_MS) {
         lastPrunedAt = Date.now();
         const pruned = await pruneOutbox(database.db, lastPublishedId, retentionHours);
@@ -162,6 +185,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       wake?.();
       await loop;
       if (session && leader) await publishPending(session).catch(() => {});
+      if (session && leader) await saveProgress(session, true).catch(() => {});
       if (session && leader) await session.query('select pg_advisory_unlock($1)', [RELAY_LOCK_KEY]).catch(() => {});
       leader = false;
       await session?.close();

@@ -4,9 +4,13 @@ import { badInput } from '../errors.js';
 import { ActivityConnection, ActivityEvent } from '../schema/activity.js';
 import { builder } from '../schema/builder.js';
 import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
-import { closingWith } from './streams.js';
+import type { OutboxEvent } from '../pubsub/topics.js';
+import { FANOUT, type FanoutKey } from '../fanout-groups.js';
+import { closingWith, perEvent } from './streams.js';
 
 const TOPIC_MAX = 100;
+
+const activityItem = perEvent((event: OutboxEvent<unknown>): ActivityItem => ({ id: event.id, topic: event.topic, payload: event.payload, createdAt: event.createdAt }));
 
 function topicFilter(topic: string | null | undefined): string | null {
   if (topic === null || topic === undefined) return null;
@@ -39,6 +43,8 @@ builder.subscriptionField('activityAdded', (t) =>
     description: 'ADMIN only: every durable event, live.',
     authScopes: { admin: true },
     args: { topic: t.arg.string() },
+    // Every admin gets the same feed (the topic is part of the operation's key).
+    extensions: { [FANOUT]: (() => 'admins') satisfies FanoutKey },
     subscribe: async (_root, args, context) => {
       const topic = topicFilter(args.topic);
       // One channel carries every outbox event; filtering here costs a string compare per event.
@@ -46,7 +52,7 @@ builder.subscriptionField('activityAdded', (t) =>
       async function* run(): AsyncGenerator<ActivityItem> {
         for await (const event of live) {
           if (topic !== null && event.topic !== topic) continue;
-          yield { id: event.id, topic: event.topic, payload: event.payload, createdAt: event.createdAt };
+          yield activityItem(event);
         }
       }
       return closingWith(run(), live);

@@ -35,3 +35,15 @@ export function orderScopeOf(viewer: Viewer): OrderScope {
       return { kind: 'partner', partnerId: viewer.partnerId ?? '' };
   }
 }
+
+/** Viewers who see exactly the same orders: one board stream may serve them all (fan-out key). */
+export function boardAudienceOf(viewer: Viewer): string {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return 'admins';
+    case 'CUSTOMER':
+      return `customer:${viewer.id}`;
+    case 'PARTNER':
+      return `partner:${viewer.partnerId ?? ''}`;
+  }
+}

@@ -6,7 +6,7 @@ import type { EventStream } from '../pubsub/event-stream.js';
 import type { OrderChanged, OutboxEvent, PartnerOutboxEvent } from '../pubsub/topics.js';
 import type { PartnerEventValue } from '../schema/orders.js';
 import { canSeeOrder } from './order-access.js';
-import { closingWith, latestPerKey } from './streams.js';
+import { closingWith, latestPerKey, perEvent } from './streams.js';
 
 /** Orders a board subscriber (orderUpdated without orderId) remembers having sent; older ones may be sent again. */
 const MAX_TRACKED_ORDERS = 10_000;
@@ -18,7 +18,10 @@ const MAX_TRACKED_ORDERS = 10_000;
  */
 export function orderAsOf(row: OrderRow, change: OrderChanged): OrderRow {
   if (Number(row.version) === change.version) return row;
-  return {
+  // Every subscriber of this process reads the same event and, in one batch, the same row: one state object for all of them.
+  const known = statesAsOf.get(change);
+  if (known?.row === row) return known.state;
+  const state: OrderRow = {
     ...row,
     customer_id: change.customerId,
     partner_id: change.partnerId,
@@ -29,7 +32,11 @@ export function orderAsOf(row: OrderRow, change: OrderChanged): OrderRow {
     last_location_at: change.locationAt === null ? null : new Date(change.locationAt),
     updated_at: new Date(change.updatedAt),
   };
+  statesAsOf.set(change, { row, state });
+  return state;
 }
+
+const statesAsOf = new WeakMap<OrderChanged, { row: OrderRow; state: OrderRow }>();
 
 /** Status changes are few (the machine bounds them) and every subscriber sees each; other changes fold into the next one. */
 const isStatusChange = (event: OutboxEvent<OrderChanged>) => event.payload.previousStatus !== undefined;
@@ -85,26 +92,38 @@ export function orderChanges({ live, viewer, db, current }: OrderChangesOptions)
 
 /** partnerEvent: the partner's assignment and earnings events, each once, in commit order. */
 export function partnerEvents(live: EventStream<PartnerOutboxEvent>, db: Db): AsyncIterableIterator<PartnerEventValue> {
-  const loadOrder = orderLoaders(db).order;
+  const valueOf = partnerEventValues(db);
   async function* run(): AsyncGenerator<PartnerEventValue> {
     for await (const event of live) {
-      const occurredAt = event.createdAt;
-      switch (event.topic) {
-        case 'order.unassigned':
-          yield { kind: 'OrderUnassigned', occurredAt, orderId: event.payload.orderId };
-          break;
-        case 'order.assigned': {
-          const order = await loadOrder(event.payload.orderId);
-          if (order) yield { kind: 'OrderAssigned', occurredAt, order };
-          break;
-        }
-        case 'earnings.created': {
-          const order = await loadOrder(event.payload.orderId);
-          if (order) yield { kind: 'EarningsUpdated', occurredAt, order, amountCents: event.payload.amountCents, totalCents: event.payload.totalCents };
-          break;
-        }
-      }
+      const value = await valueOf(event);
+      if (value) yield value;
     }
   }
   return closingWith(run(), live);
+}
+
+const partnerEventValuesByDb = new WeakMap<Db, (event: PartnerOutboxEvent) => Promise<PartnerEventValue | null>>();
+
+/** The value of a partner event, built once per event for all of the partner's subscribers (null: the order is gone). */
+function partnerEventValues(db: Db): (event: PartnerOutboxEvent) => Promise<PartnerEventValue | null> {
+  let valueOf = partnerEventValuesByDb.get(db);
+  if (valueOf) return valueOf;
+  const loadOrder = orderLoaders(db).order;
+  valueOf = perEvent(async (event: PartnerOutboxEvent): Promise<PartnerEventValue | null> => {
+    const occurredAt = event.createdAt;
+    switch (event.topic) {
+      case 'order.unassigned':
+        return { kind: 'OrderUnassigned', occurredAt, orderId: event.payload.orderId };
+      case 'order.assigned': {
+        const order = await loadOrder(event.payload.orderId);
+        return order ? { kind: 'OrderAssigned', occurredAt, order } : null;
+      }
+      case 'earnings.created': {
+        const order = await loadOrder(event.payload.orderId);
+        return order ? { kind: 'EarningsUpdated', occurredAt, order, amountCents: event.payload.amountCents, totalCents: event.payload.totalCents } : null;
+      }
+    }
+  });
+  partnerEventValuesByDb.set(db, valueOf);
+  return valueOf;
 }

@@ -1,5 +1,5 @@
 import type { Viewer } from '../auth/viewer.js';
-import { viewerOf } from '../context.js';
+import { viewerOf, type Context } from '../context.js';
 import {
   findOrder,
   insertOrder,
@@ -18,7 +18,8 @@ import { builder } from '../schema/builder.js';
 import { CreateOrderInput, Order, OrderConnection, OrderStatus, PartnerEvent } from '../schema/orders.js';
 import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
 import { boundedText, rowId } from '../validate.js';
-import { canSeeOrder, orderScopeOf, partiesOf } from './order-access.js';
+import { FANOUT, type FanoutKey } from '../fanout-groups.js';
+import { boardAudienceOf, canSeeOrder, orderScopeOf, partiesOf } from './order-access.js';
 import { orderChanges, partnerEvents } from './order-streams.js';
 
 const DESCRIPTION_MAX = 2000;
@@ -175,6 +176,8 @@ builder.subscriptionFields((t) => ({
     description: "First the order's current state, then every change. Without orderId: every order the caller can see.",
     authScopes: { authenticated: true },
     args: { orderId: t.arg.id() },
+    // The board (no orderId) is the same stream for viewers who see the same orders; one order's starts with its own current state.
+    extensions: { [FANOUT]: ((args, context) => (args['orderId'] == null ? boardAudienceOf(viewerOf(context as Context)) : null)) satisfies FanoutKey },
     subscribe: async (_root, args, context) => {
       const { db, pubsub } = context.services;
       const viewer = viewerOf(context);
@@ -200,6 +203,8 @@ builder.subscriptionFields((t) => ({
     type: PartnerEvent,
     description: "PARTNER only: events for the caller's partner.",
     authScopes: { partner: true },
+    // Every user of a partner gets the same events.
+    extensions: { [FANOUT]: ((_args, context) => `partner:${viewerOf(context as Context).partnerId ?? ''}`) satisfies FanoutKey },
     subscribe: async (_root, _args, context) => {
       const { db, pubsub } = context.services;
       const partnerId = viewerOf(context).partnerId;

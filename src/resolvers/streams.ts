@@ -181,6 +181,21 @@ export function latestPerKey<Event extends { id: string }>(
 }
 
 /**
+ * One value per event object however many subscribers ask for it. A process
+ * hands the same event object to all its subscribers of a channel, so their
+ * payloads are then the same object too, and shared execution runs once.
+ */
+export function perEvent<Event extends object, Value>(build: (event: Event) => Value): (event: Event) => Value {
+  const values = new WeakMap<Event, Value>();
+  return (event) => {
+    if (values.has(event)) return values.get(event)!;
+    const value = build(event);
+    values.set(event, value);
+    return value;
+  };
+}
+
+/**
  * A resume point older than the replay window is refused, so a client that
  * was away for days refetches a page instead of replaying everything.
  * An unknown resume point (never existed, or not the caller's) replays from there.

@@ -1,4 +1,5 @@
 import { viewerOf } from '../context.js';
+import { PER_VIEWER } from '../shared-execution.js';
 import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants } from '../db/chat.js';
 import { orderLoaders } from '../db/orders.js';
 import type { ConversationRow, MessageRow } from '../db/types.js';
@@ -17,6 +18,15 @@ Message.implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Opaque; strictly increasing in creation order within a conversation.' }),
     conversationId: t.id({ resolve: (row) => row.conversation_id }),
+    conversation: t.field({
+      type: Conversation,
+      description: "The message's conversation: whoever may see a message takes part in it.",
+      resolve: async (row, _args, { services }) => {
+        const conversation = await chatLoaders(services.db).conversation(row.conversation_id);
+        if (!conversation) throw new Error(`conversation ${row.conversation_id} of message ${row.id} is missing`);
+        return conversation;
+      },
+    }),
     sender: t.field({
       type: User,
       resolve: async (row, _args, { services }) => {
@@ -64,6 +74,8 @@ Conversation.implement({
     }),
     unreadCount: t.int({
       description: 'Messages from others that the caller has not read yet.',
+      // Never shared between viewers by a subscription's shared execution.
+      extensions: { [PER_VIEWER]: true },
       resolve: (row, _args, context) => countUnreadMessages(context.services.db, row.id, viewerOf(context).id),
     }),
     messages: t.field({

@@ -105,9 +105,14 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `src/main.ts` as its own process (for cluster and fail-over tests). */
-export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+/**
+ * Starts the server as its own process (for cluster and fail-over tests, and
+ * benchmarks): `src/main.ts` through tsx, or with `compiled` the build in
+ * `dist/` (`npm run build`), as production runs it.
+ */
+export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { compiled?: boolean } = {}): Promise<ServerProcess> {
+  const entry = options.compiled ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'warn' : (env.LOG_LEVEL ?? 'warn') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,192 @@
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  BREAK,
+  getArgumentValues,
+  getOperationAST,
+  getVariableValues,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable } from './async-iteration.js';
+import { FANOUT, type FanoutGroups, type FanoutKey, type WsTarget } from './fanout-groups.js';
+
+/**
+ * Field extension for fields whose value depends on who asks (an unread count
+ * of the viewer, say): `extensions: { [PER_VIEWER]: true }`. An operation that
+ * selects one is shared only between subscriptions of the same viewer.
+ */
+export const PER_VIEWER = 'perViewer';
+
+
+export interface SharedExecutionOptions {
+  /** false executes once per subscriber (the plain path, kept for comparison). */
+  enabled: boolean;
+  /** Who asks, for operations that select a per-viewer field. */
+  viewerKey: (context: unknown) => string;
+  /** Each execution of an event, and whether its result came from another subscriber's. */
+  onExecution?: (shared: boolean) => void;
+  /** Groups graphql-ws subscribers of root fields with a fan-out key (see fanout-groups.ts). */
+  groups?: FanoutGroups;
+}
+
+
+/**
+ * One event reaching many subscribers of the same operation shape is
+ * executed once per distinct (document, operation, variables, viewer when a
+ * per-viewer field is selected), and every one of them gets that result.
+ *
+ * Streams hand their subscribers the same payload object for the same event
+ * (the row one batched read loaded, the event itself), so the payload's
+ * identity says "the same event"; a stream that builds a payload per
+ * subscriber is simply executed per subscriber. The result is never
+ * changed downstream: Yoga's masking and graphql-ws build new objects.
+ */
+export function useSharedExecution(options: SharedExecutionOptions): Plugin {
+  /**
+   * Results of this turn of the event loop, by payload and key. The
+   * subscribers of one event read it from one batched load or one PubSub
+   * dispatch, so they execute it in the same turn; a turn-long strong map
+   * (dropped on the next one) costs the garbage collector far less than a
+   * WeakMap entry for every payload of every subscriber.
+   */
+  let results: Map<object, Map<string, ReturnType<typeof execute>>> | null = null;
+  const forget = () => {
+    results = null;
+  };
+  /** Per parsed document (Yoga's parse cache hands the same object for the same query text): a short id, and whether it selects a per-viewer field. */
+  const documents = new WeakMap<DocumentNode, { id: number; perViewer: boolean }>();
+  let documentCount = 0;
+
+  function shareKey(args: ExecutionArgs): string {
+    let document = documents.get(args.document);
+    if (!document) {
+      document = { id: ++documentCount, perViewer: selectsPerViewerField(args.schema, args.document) };
+      documents.set(args.document, document);
+    }
+    const viewer = document.perViewer ? options.viewerKey(args.contextValue) : '';
+    return `${document.id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${viewer}`;
+  }
+
+  function executeEvent(args: ExecutionArgs, key: string, payload: unknown): ReturnType<typeof execute> {
+    if (!options.enabled || typeof payload !== 'object' || payload === null) {
+      options.onExecution?.(false);
+      return execute({ ...args, rootValue: payload });
+    }
+    if (!results) {
+      results = new Map();
+      setImmediate(forget);
+    }
+    let byKey = results.get(payload);
+    if (!byKey) {
+      byKey = new Map();
+      results.set(payload, byKey);
+    }
+    const shared = byKey.get(key);
+    if (shared) {
+      options.onExecution?.(true);
+      return shared;
+    }
+    options.onExecution?.(false);
+    const result = execute({ ...args, rootValue: payload });
+    byKey.set(key, result);
+    return result;
+  }
+
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args: ExecutionArgs) => {
+        const source = await createSourceEventStream(args);
+        if (!isAsyncIterable(source)) return source as ExecutionResult;
+        const key = shareKey(args);
+        const iterator = source[Symbol.asyncIterator]();
+        const target = (args.contextValue as { wsTarget?: WsTarget } | null)?.wsTarget;
+        const groups = options.enabled ? options.groups : undefined;
+        const fanout = groups && target ? fanoutOf(args) : null;
+        if (groups && target && fanout) return groups.join(`${fanout.field}\u0000${fanout.key}\u0000${key}`, fanout.field, iterator, args, target);
+        return mapEvents(iterator, (payload) => executeEvent(args, key, payload), args);
+      });
+    },
+  };
+}
+
+/** The root field's fan-out key for these arguments and this viewer, or null (not groupable). */
+function fanoutOf(args: ExecutionArgs): { field: string; key: string } | null {
+  const operation = getOperationAST(args.document, args.operationName);
+  const selection = operation?.operation === 'subscription' ? operation.selectionSet.selections : [];
+  const fieldNode = selection.length === 1 && selection[0]!.kind === 'Field' ? selection[0] : null;
+  const field = fieldNode ? args.schema.getSubscriptionType()?.getFields()[fieldNode.name.value] : undefined;
+  const keyOf = field?.extensions?.[FANOUT] as FanoutKey | undefined;
+  if (!operation || !fieldNode || !field || typeof keyOf !== 'function' || fieldNode.directives?.length) return null;
+  const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+  if (variables.errors) return null;
+  const key = keyOf(getArgumentValues(field, fieldNode, variables.coerced), args.contextValue);
+  return key === null ? null : { field: field.name, key };
+}
+
+/** Whether any field the document selects (fragments included) is marked per-viewer. */
+function selectsPerViewerField(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        if (typeInfo.getFieldDef()?.extensions?.[PER_VIEWER] !== true) return undefined;
+        found = true;
+        return BREAK;
+      },
+    }),
+  );
+  return found;
+}
+
+/**
+ * The source's events mapped to results: one layer, no generator. An error of
+ * the source (a slow consumer, say) ends the stream as a GraphQL error that
+ * keeps the original, as graphql-js's own mapping does.
+ */
+function mapEvents(
+  source: AsyncIterator<unknown>,
+  map: (payload: unknown) => ReturnType<typeof execute>,
+  args: ExecutionArgs,
+): AsyncIterableIterator<ExecutionResult> {
+  const located = (error: unknown) =>
+    error instanceof GraphQLError
+      ? error
+      : new GraphQLError(error instanceof Error ? error.message : String(error), {
+          originalError: error instanceof Error ? error : null,
+          nodes: getOperationAST(args.document, args.operationName),
+        });
+  // Promise chains, not async functions: an idle subscription then holds no suspended frame here.
+  const toStep = (value: ExecutionResult): IteratorResult<ExecutionResult> => ({ done: false, value });
+  const fromSource = (step: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
+    if (step.done) return { done: true, value: undefined };
+    const result = map(step.value);
+    return result instanceof Promise ? result.then(toStep) : toStep(result);
+  };
+  const fail = (error: unknown): never => {
+    throw located(error);
+  };
+  return {
+    next: () => source.next().then(fromSource, fail),
+    async return() {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
