@@ -27,7 +27,7 @@ import { useSharedExecution } from './shared-execution.js';
 import { FanoutGroups } from './fanout-groups.js';
 import { relayLag } from './db/outbox.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
-import { followRelayProgress } from './pubsub/catch-up.js';
+import { catchUpFromOutbox } from './pubsub/catch-up.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
 import { createPresence } from './presence/index.js';
 import { usePresenceOfStreams } from './presence/sse.js';
@@ -83,7 +83,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       if (typeof event.createdAt === 'string') metrics.eventLag.observe((Date.now() - Date.parse(event.createdAt)) / 1000);
     },
   });
-  const stopFollowingRelay = await followRelayProgress(pubsub, database.db, log);
+  await catchUpFromOutbox(pubsub, database.db, log);
   const relay = createRelay({
     database,
     pubsub,
@@ -365,7 +365,6 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       await presence.stop();
       await connectionSlots.stop();
       await relay.stop();
-      await stopFollowingRelay();
       await yoga.dispose();
       await pubsub.close();
       await rateLimiter.close();

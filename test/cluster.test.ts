@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeDocument, NotificationAddedDocument, SendNotificationDocument, UnreadCountChangedDocument } from './generated/graphql.js';
 import { httpData, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
-import { clusterEnv, createTestDatabase, startServerProcess, token, type ServerProcess } from './support/server.js';
+import { clusterEnv, createTestDatabase, startServerProcess, TEST_REDIS_URL, token, type ServerProcess } from './support/server.js';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 /** Whether a server process currently publishes the outbox, read from its /metrics. */
@@ -163,5 +164,37 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
       if (event.notificationAdded.title === 'last words') break;
     }
     expect(titles).toContain('last words');
+  });
+  it('carries a broadcast to 1,200 users in three Redis messages, and holds no Redis channel per subscriber', async () => {
+    const [, b] = await runningPair();
+    const prefix = env.PUBSUB_PREFIX!;
+    const customer = await token({ sub: 'bus-1200', role: 'customer' });
+    const socket = wsConnect(b.url, { authorization: `Bearer ${customer}` });
+    sockets.push(socket);
+    const added = socket.subscribe(NotificationAddedDocument, {});
+    const counts = socket.subscribe(UnreadCountChangedDocument);
+    expect(await counts.next()).toEqual({ unreadCountChanged: 0 });
+
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      // Outbox channels (this user's notifications and unread count) are routed inside each process.
+      expect(((await redis.pubsub('CHANNELS', `${prefix}*`)) as string[]).filter((channel) => !channel.startsWith(`${prefix}presence.`))).toEqual([`${prefix}outbox`]);
+      const monitor = new Redis(TEST_REDIS_URL);
+      const messages = new Map<string, number>();
+      monitor.on('pmessage', (_pattern: string, channel: string) => messages.set(channel, (messages.get(channel) ?? 0) + 1));
+      await monitor.psubscribe(`${prefix}*`);
+      try {
+        await sqlClient.query(`insert into notifications (user_id, title) select 'bus-' || n, 'to everyone' from generate_series(1, 1200) n`);
+        expect((await added.next()).notificationAdded.title).toBe('to everyone');
+        expect(await counts.next()).toEqual({ unreadCountChanged: 1 });
+        // The relay reads 500 rows at a time: 500 + 500 + 200. (Presence may change meanwhile: users of the earlier tests' stopped processes lapse.)
+        messages.forEach((_, channel) => channel.startsWith(`${prefix}presence.`) && messages.delete(channel));
+        expect(Object.fromEntries(messages)).toEqual({ [`${prefix}outbox`]: 3 });
+      } finally {
+        monitor.disconnect();
+      }
+    } finally {
+      redis.disconnect();
+    }
   });
 });

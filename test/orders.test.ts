@@ -570,15 +570,16 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
 
     it('keeps only the newest pending event per order while the reader is busy, except the ones it must keep', async () => {
       const key = `coalesce-${backend}`;
-      const probe = await t.server.pubsub.subscribe([['order.byId', key] as const]);
-      const live = await t.server.pubsub.subscribe([['order.byId', key] as const]);
+      // Events of a customer no test watches, on their channel: what the relay would publish.
+      const probe = await t.server.pubsub.subscribe([['order.byCustomer', key] as const]);
+      const live = await t.server.pubsub.subscribe([['order.byCustomer', key] as const]);
       const event = (id: number, orderId: string) => ({
         id: String(id),
         topic: 'order.updated',
         createdAt: new Date().toISOString(),
         payload: {
-          orderId,
-          customerId: 'c',
+          orderId: `${key}-${orderId}`,
+          customerId: key,
           partnerId: null,
           status: 'PENDING' as const,
           version: id,
@@ -590,16 +591,16 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
       });
       const kept = new Set(['10', '20']);
       const batches = latestPerKey(live, (event) => event.payload.orderId, { keep: (event) => kept.has(event.id) });
-      for (let id = 1; id <= 30; id += 1) await t.server.pubsub.publish('order.byId', key, event(id, id % 3 === 0 ? 'a' : 'b'));
+      for (let id = 1; id <= 30; id += 1) await t.server.pubsub.publishOutbox([event(id, id % 3 === 0 ? 'a' : 'b')]);
       while ((await probe.next()).value!.id !== '30');
       await new Promise((resolve) => setImmediate(resolve));
       const batch: OutboxEvent<OrderChanged>[] = (await batches.next()).value;
       // Per key the newest event replaces the pending ones, except those kept; arrival order holds.
       expect(batch.map((pending) => [pending.payload.orderId, pending.id])).toEqual([
-        ['b', '10'],
-        ['b', '20'],
-        ['b', '29'],
-        ['a', '30'],
+        [`${key}-b`, '10'],
+        [`${key}-b`, '20'],
+        [`${key}-b`, '29'],
+        [`${key}-a`, '30'],
       ]);
       await batches.return();
       await probe.return();

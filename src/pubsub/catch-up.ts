@@ -7,20 +7,17 @@ import { routeOutboxEvent } from './topics.js';
 const BATCH = 1000;
 
 /**
- * Redis pub/sub forgets what it could not deliver. This process follows the
- * relay's progress; when its subscriber connection returns after an outage,
- * it reads the outbox from the last progress it saw and hands those events to
- * its own subscribers (who drop any they already had). The outbox is the truth.
+ * Redis pub/sub forgets what it could not deliver. When this process's
+ * subscriber connection returns after an outage, it reads the outbox from the
+ * newest event it had received (or, before the first, from where the relay
+ * stood when it started) and hands those events to its own subscribers, who
+ * drop any they already had. The outbox is the truth.
  */
-export async function followRelayProgress(pubsub: PubSub, db: Db, log: Logger): Promise<() => Promise<void>> {
-  let watermark = await lastPublishedOutboxId(db);
-  const progress = await pubsub.subscribe([['relay.progress', 'all']], { dedupe: false });
-  const following = (async () => {
-    for await (const event of progress) watermark = event.id;
-  })();
-
+export async function catchUpFromOutbox(pubsub: PubSub, db: Db, log: Logger): Promise<void> {
+  const publishedAtStart = await lastPublishedOutboxId(db);
   pubsub.setCatchUp(async (deliverLocally) => {
-    let after = watermark;
+    const from = pubsub.outboxWatermark ?? publishedAtStart;
+    let after = from;
     let delivered = 0;
     for (;;) {
       const events = await readOutboxAfter(db, after, BATCH);
@@ -30,11 +27,6 @@ export async function followRelayProgress(pubsub: PubSub, db: Db, log: Logger): 
       after = events[events.length - 1]!.id;
       if (events.length < BATCH) break;
     }
-    log.info({ from: watermark, to: after, events: delivered }, 'caught up from the outbox after a PubSub outage');
+    log.info({ from, to: after, events: delivered }, 'caught up from the outbox after a PubSub outage');
   });
-
-  return async () => {
-    await progress.return();
-    await following;
-  };
 }

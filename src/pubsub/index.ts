@@ -5,7 +5,17 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { EventStream } from './event-stream.js';
 import { LocalChannels } from './local-channels.js';
-import { idAfter, type Delivery, type TopicEvent, type TopicKey, type TopicName } from './topics.js';
+import {
+  EPHEMERAL_TOPICS,
+  idAfter,
+  routeOutboxEvent,
+  type Delivery,
+  type EphemeralTopicName,
+  type OutboxEvent,
+  type TopicEvent,
+  type TopicKey,
+  type TopicName,
+} from './topics.js';
 
 export interface SubscribeOptions {
   /** Unread events a subscriber may hold before its stream fails as a slow consumer. @default PubSubOptions.bufferLimit */
@@ -26,10 +36,22 @@ export type Channel<T extends TopicName> = readonly [topic: T, key: TopicKey<T>]
  */
 export type CatchUp = (deliverLocally: (deliveries: Delivery[]) => void) => Promise<void>;
 
-/** Typed publish/subscribe over Redis or in-process, the same for both. */
+/**
+ * Typed publish/subscribe over Redis or in-process, the same for both.
+ *
+ * Outbox events travel on one bus channel, a batch per message, and every
+ * process routes them to its own subscribers' channels: a broadcast to 10,000
+ * users is 20 Redis messages, not 20,000, and subscribing to an outbox channel
+ * needs no Redis round trip. Ephemeral events (presence, typing) have a Redis
+ * channel each, so a process hears only those it has subscribers for.
+ */
 export interface PubSub {
   readonly kind: 'redis' | 'in-process';
-  publish<T extends TopicName>(topic: T, key: TopicKey<T>, event: TopicEvent<T>): Promise<void>;
+  publish<T extends EphemeralTopicName>(topic: T, key: TopicKey<T>, event: TopicEvent<T>): Promise<void>;
+  /** Sends a batch of outbox events, in id order, to every process of the cluster (the relay leader's job). */
+  publishOutbox(events: OutboxEvent<unknown>[]): Promise<void>;
+  /** Id of the newest outbox event this process has received from the bus; null before the first. */
+  readonly outboxWatermark: string | null;
   /**
    * Resolves once every channel is subscribed (for Redis: SUBSCRIBE confirmed),
    * so anything published afterwards reaches the stream.
@@ -91,7 +113,7 @@ function redisPubSub(url: string, options: PubSubOptions): PubSub {
     options.log.warn('redis subscriber connection lost');
     lostSince = Date.now();
   });
-  const engine = new RedisPubSub({ publisher, subscriber, serializer: serializeRepeats() });
+  const engine = new RedisPubSub({ publisher, subscriber });
   let reconnected: () => void = () => {};
   subscriber.on('ready', () => {
     everReady = true;
@@ -116,24 +138,6 @@ function redisPubSub(url: string, options: PubSubOptions): PubSub {
   });
 }
 
-/**
- * JSON.stringify that remembers the last object it wrote: the relay publishes
- * one event on several channels in a row (its topic's, the activity feed's,
- * an order's three boards), and serializes it once for all of them. Events
- * are never changed after they are published.
- */
-function serializeRepeats(): (source: unknown) => string {
-  let lastSource: unknown = undefined;
-  let lastText = '';
-  return (source) => {
-    if (source !== lastSource || source === undefined) {
-      lastText = JSON.stringify(source);
-      lastSource = source;
-    }
-    return lastText;
-  };
-}
-
 interface EngineLifecycle {
   ready(): Promise<void>;
   onReconnect(handler: () => void): void;
@@ -141,11 +145,39 @@ interface EngineLifecycle {
   close(): Promise<void>;
 }
 
+/** What the bus channel carries: one relay batch. */
+interface OutboxBatch {
+  events: OutboxEvent<unknown>[];
+}
+
 function wrapEngine(kind: PubSub['kind'], engine: PubSubEngine, options: PubSubOptions, lifecycle: EngineLifecycle): PubSub {
   const channelName = (topic: string, key: string) => `${options.prefix}${topic}:${key}`;
+  const busChannel = `${options.prefix}outbox`;
   const local = new LocalChannels(engine, options.subscribeTimeoutMs ?? 5000, options.onEvent);
   let streams = 0;
   let catchUp: CatchUp | null = null;
+  let outboxWatermark: string | null = null;
+
+  const receiveBatch = ({ events }: OutboxBatch) => {
+    for (const event of events) {
+      for (const delivery of routeOutboxEvent(event)) local.receive(channelName(delivery.topic, String(delivery.key)), delivery.event);
+    }
+    const last = events[events.length - 1];
+    if (last) outboxWatermark = last.id;
+  };
+  // Joined as soon as the engine is ready, so the watermark follows the relay from the start;
+  // the engine resubscribes by itself after a reconnect. A failed join is retried by the next subscribe.
+  let busJoined: Promise<unknown> | null = null;
+  const joinBus = () => {
+    if (busJoined) return busJoined;
+    const joining = lifecycle.ready().then(() => engine.subscribe(busChannel, (batch: OutboxBatch) => receiveBatch(batch), {}));
+    busJoined = joining;
+    joining.catch(() => {
+      if (busJoined === joining) busJoined = null;
+    });
+    return joining;
+  };
+  joinBus().catch(() => {});
 
   lifecycle.onReconnect(() => {
     if (!catchUp) return;
@@ -161,6 +193,10 @@ function wrapEngine(kind: PubSub['kind'], engine: PubSubEngine, options: PubSubO
   return {
     kind,
     publish: (topic, key, event) => engine.publish(channelName(topic, key), event),
+    publishOutbox: (events) => (events.length === 0 ? Promise.resolve() : engine.publish(busChannel, { events } satisfies OutboxBatch)),
+    get outboxWatermark() {
+      return outboxWatermark;
+    },
     async subscribe<T extends TopicName>(channels: Channel<T>[], subscribeOptions: SubscribeOptions = {}) {
       const stream = new EventStream<TopicEvent<T>>(subscribeOptions.limit ?? options.bufferLimit ?? 10_000, subscribeOptions.dedupe === false ? () => true : idAfter);
       const listener = (event: unknown) => stream.push(event as TopicEvent<T>);
@@ -171,8 +207,8 @@ function wrapEngine(kind: PubSub['kind'], engine: PubSubEngine, options: PubSubO
         for (const name of names) local.remove(name, listener);
       });
       try {
-        await local.whenReady(lifecycle.ready());
-        await Promise.all(names.map((name) => local.add(name, listener)));
+        await local.whenReady(Promise.all([lifecycle.ready(), joinBus()]).then(() => {}));
+        await Promise.all(channels.map(([topic], index) => local.add(names[index]!, listener, { viaEngine: EPHEMERAL_TOPICS.has(topic) })));
       } catch (error) {
         await stream.return();
         throw error;

@@ -5,14 +5,16 @@ type Listener = (event: unknown) => void;
 
 interface ChannelEntry {
   listeners: Set<Listener>;
-  /** The engine subscription behind every local listener of this channel. */
-  engineId: Promise<number>;
+  /** The engine subscription behind every local listener of this channel; null for channels fed by the outbox bus. */
+  engineId: Promise<number> | null;
 }
 
 /**
- * One engine subscription per channel per process, however many local
- * subscribers share it; events fan out to them here. Dispatch can be paused
- * (events are held in order) while missed events are delivered first.
+ * A process's subscribers by channel; events fan out to them here. An
+ * ephemeral channel has one engine subscription per process, however many
+ * local subscribers share it; outbox channels are fed by `receive` from the
+ * one bus every process follows. Dispatch can be paused (events are held in
+ * order) while missed events are delivered first.
  */
 export class LocalChannels {
   private readonly channels = new Map<string, ChannelEntry>();
@@ -25,21 +27,22 @@ export class LocalChannels {
     private readonly onEvent: ((event: { createdAt?: unknown }) => void) | undefined,
   ) {}
 
-  /** Resolves once the channel's engine subscription is confirmed. */
-  async add(channel: string, listener: Listener): Promise<void> {
+  /** Resolves once the channel's engine subscription is confirmed (at once for a bus channel). */
+  async add(channel: string, listener: Listener, { viaEngine }: { viaEngine: boolean }): Promise<void> {
     let entry = this.channels.get(channel);
     if (!entry) {
       const created: ChannelEntry = {
         listeners: new Set(),
-        engineId: this.engine.subscribe(channel, (event: unknown) => this.dispatch(channel, event), {}),
+        engineId: viaEngine ? this.engine.subscribe(channel, (event: unknown) => this.receive(channel, event), {}) : null,
       };
-      created.engineId.catch(() => {
+      created.engineId?.catch(() => {
         if (this.channels.get(channel) === created) this.channels.delete(channel);
       });
       this.channels.set(channel, created);
       entry = created;
     }
     entry.listeners.add(listener);
+    if (!entry.engineId) return;
     try {
       await withTimeout(entry.engineId, this.subscribeTimeoutMs, 'the PubSub did not confirm the subscription in time');
     } catch (error) {
@@ -60,7 +63,7 @@ export class LocalChannels {
     entry.listeners.delete(listener);
     if (entry.listeners.size > 0) return;
     this.channels.delete(channel);
-    entry.engineId.then(
+    entry.engineId?.then(
       (id) => this.engine.unsubscribe(id),
       () => {},
     );
@@ -93,7 +96,9 @@ export class LocalChannels {
     for (const [channel, event] of held) this.deliverLocally(channel, event);
   }
 
-  private dispatch(channel: string, event: unknown): void {
+  /** An event the engine or the bus brought for `channel`: to its local listeners, or held while paused. */
+  receive(channel: string, event: unknown): void {
+    if (!this.channels.has(channel)) return;
     if (this.onEvent && typeof event === 'object' && event !== null) this.onEvent(event);
     if (this.held) this.held.push([channel, event]);
     else this.deliverLocally(channel, event);

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { DatabaseHandle, DbSession } from '../db/client.js';
 import type { PubSub } from './index.js';
 import { pruneOutbox, readOutboxAfter } from '../db/outbox.js';
-import { routeOutboxEvent } from './topics.js';
 
 /** Any fixed number; the relay leader of a cluster is whoever holds this session lock. */
 const RELAY_LOCK_KEY = 7_263_540_002;
@@ -38,8 +37,8 @@ export interface Relay {
 
 /**
  * Outbox → PubSub. Every process runs one; the one holding the advisory lock
- * publishes, in id order (= commit order, see event_order_lock), and records
- * how far it got. A new leader resumes from that record; events it repeats
+ * publishes, in id order (= commit order, see event_order_lock), a batch per
+ * PubSub message, and records how far it got. A new leader resumes from that record; events it repeats
  * are dropped by subscribers, which remember the last id they saw.
  */
 export function createRelay({ database, pubsub, log, pollMs, retentionHours, onPublished }: RelayOptions): Relay {
@@ -95,18 +94,9 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     for (;;) {
       const events = await readOutboxAfter(database.db, lastPublishedId, BATCH_SIZE);
       if (events.length === 0) return;
-      // Published without waiting for each reply: one connection keeps them in order,
-      // and the batch counts as published only when every one is acknowledged.
-      const published: Promise<void>[] = [];
-      for (const event of events) {
-        for (const delivery of routeOutboxEvent(event)) {
-          published.push(pubsub.publish(delivery.topic, delivery.key, delivery.event as never));
-        }
-      }
       const last = events[events.length - 1]!.id;
-      published.push(pubsub.publish('relay.progress', 'all', { id: last }));
       try {
-        await Promise.all(published);
+        await pubsub.publishOutbox(events);
       } catch (error) {
         // PubSub unreachable: keep leadership, retry the batch on the next tick.
         if (!pubsubDown) log.warn({ err: error }, 'relay cannot publish; retrying every poll until the PubSub is back');

@@ -103,13 +103,7 @@ export type PartnerOutboxEvent =
   | (OutboxEvent<EarningsCreated> & { topic: 'earnings.created' });
 
 /** Channel name → [key, event]; publish and subscribe cannot disagree. */
-/** How far the relay leader has published: lets a process that lost Redis for a while catch up from the outbox. */
-export interface RelayProgress {
-  id: string;
-}
-
 export interface Topics {
-  'relay.progress': [all: 'all', event: RelayProgress];
   'presence.changed': [userId: string, event: PresenceChanged];
   /** Every outbox event on one channel, for the admin activity feed; subscribers filter by topic. */
   activity: [all: 'all', event: OutboxEvent<unknown>];
@@ -127,6 +121,9 @@ export interface Topics {
 }
 
 export type TopicName = keyof Topics;
+/** Topics published as they happen, never stored; every other topic is routed from outbox rows. */
+export type EphemeralTopicName = 'presence.changed' | 'chat.typing';
+export const EPHEMERAL_TOPICS: ReadonlySet<TopicName> = new Set<EphemeralTopicName>(['presence.changed', 'chat.typing']);
 export type TopicKey<T extends TopicName> = Topics[T][0];
 export type TopicEvent<T extends TopicName> = Topics[T][1];
 
