@@ -6,7 +6,7 @@ import type { EventStream } from '../pubsub/event-stream.js';
 import type { OrderChanged, OutboxEvent, PartnerOutboxEvent } from '../pubsub/topics.js';
 import type { PartnerEventValue } from '../schema/orders.js';
 import { canSeeOrder } from './order-access.js';
-import { closingWith, latestPerKey, perEvent } from './streams.js';
+import { latestPerKey, leanStream, perEvent } from './streams.js';
 
 /** Orders a board subscriber (orderUpdated without orderId) remembers having sent; older ones may be sent again. */
 const MAX_TRACKED_ORDERS = 10_000;
@@ -69,37 +69,41 @@ export function orderChanges({ live, viewer, db, current }: OrderChangesOptions)
     if (sentVersions.size > MAX_TRACKED_ORDERS) sentVersions.delete(sentVersions.keys().next().value!);
   };
 
-  async function* run(): AsyncGenerator<OrderRow> {
-    if (current) {
-      remember(current.id, Number(current.version));
-      yield current;
-    }
-    for await (const batch of batches) {
-      // No read for orders the viewer may not see, nor for states already sent
-      // (an event committed just before `current` was read arrives after it).
-      const wanted = batch.filter((event) => canSeeOrder(viewer, event.payload) && event.payload.version > sentVersion(event.payload.orderId));
-      const rows = await Promise.all(wanted.map((event) => loadOrder(event.payload.orderId)));
+  // States ready to send, in order: a batch of events may yield several.
+  const ready: OrderRow[] = [];
+  if (current) {
+    remember(current.id, Number(current.version));
+    ready.push(current);
+  }
+  const pull = (): Promise<IteratorResult<OrderRow>> => {
+    const state = ready.shift();
+    if (state) return Promise.resolve({ done: false, value: state });
+    return batches.next().then(fromBatch);
+  };
+  const fromBatch = (step: IteratorResult<OutboxEvent<OrderChanged>[]>): IteratorResult<OrderRow> | Promise<IteratorResult<OrderRow>> => {
+    if (step.done) return { done: true, value: undefined };
+    // No read for orders the viewer may not see, nor for states already sent
+    // (an event committed just before `current` was read arrives after it).
+    const wanted = step.value.filter((event) => canSeeOrder(viewer, event.payload) && event.payload.version > sentVersion(event.payload.orderId));
+    return Promise.all(wanted.map((event) => loadOrder(event.payload.orderId))).then((rows) => {
       for (const [index, event] of wanted.entries()) {
         const row = rows[index];
         if (!row || event.payload.version <= sentVersion(row.id)) continue;
         remember(row.id, event.payload.version);
-        yield orderAsOf(row, event.payload);
+        ready.push(orderAsOf(row, event.payload));
       }
-    }
-  }
-  return closingWith(run(), batches);
+      return pull();
+    });
+  };
+  return leanStream(pull, () => batches.return());
 }
 
 /** partnerEvent: the partner's assignment and earnings events, each once, in commit order. */
 export function partnerEvents(live: EventStream<PartnerOutboxEvent>, db: Db): AsyncIterableIterator<PartnerEventValue> {
   const valueOf = partnerEventValues(db);
-  async function* run(): AsyncGenerator<PartnerEventValue> {
-    for await (const event of live) {
-      const value = await valueOf(event);
-      if (value) yield value;
-    }
-  }
-  return closingWith(run(), live);
+  const fromLive = (step: IteratorResult<PartnerOutboxEvent>): IteratorResult<PartnerEventValue> | Promise<IteratorResult<PartnerEventValue>> =>
+    step.done ? { done: true, value: undefined } : valueOf(step.value).then((value) => (value ? { done: false, value } : live.next().then(fromLive)));
+  return leanStream(() => live.next().then(fromLive), () => live.return());
 }
 
 const partnerEventValuesByDb = new WeakMap<Db, (event: PartnerOutboxEvent) => Promise<PartnerEventValue | null>>();

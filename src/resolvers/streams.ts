@@ -23,6 +23,45 @@ export function closingWith<T>(generator: AsyncGenerator<T>, source: { return():
   };
 }
 
+const DONE: IteratorResult<never> = { done: true, value: undefined };
+
+/**
+ * A stream pulled with promise chains instead of an async generator: an idle
+ * subscription then holds one pending promise here, not a suspended frame and
+ * its requests, and each event takes fewer promise hops. `pull` is called for
+ * one `next()` at a time (every consumer here iterates with for await); an
+ * error of `pull` closes the source and ends the stream with that error.
+ */
+export function leanStream<T>(pull: () => Promise<IteratorResult<T>>, close: () => Promise<unknown>): AsyncIterableIterator<T> {
+  let finished = false;
+  const settle = (step: IteratorResult<T>) => {
+    if (step.done) finished = true;
+    return step;
+  };
+  const fail = (error: unknown): Promise<never> => {
+    finished = true;
+    const rethrow = () => Promise.reject(error);
+    return close().then(rethrow, rethrow);
+  };
+  return {
+    next: () => (finished ? Promise.resolve(DONE) : pull().then(settle, fail)),
+    async return() {
+      finished = true;
+      await close();
+      return DONE;
+    },
+    async throw(error: unknown) {
+      finished = true;
+      await close();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+
 export interface ReplayThenLiveOptions<Event extends { id: string }, Item> {
   /** Already subscribed, so nothing committed during the replay is missed. */
   live: EventStream<Event>;
@@ -48,27 +87,37 @@ const REPLAY_BATCH = 500;
 /** Replays what came after `since`, then follows live events: no gap, no duplicate, ascending ids. */
 export function replayThenLive<Event extends { id: string }, Item>(options: ReplayThenLiveOptions<Event, Item>): AsyncIterableIterator<Item> {
   const { live, replay, itemId, eventItemId, load, isAfter, guard } = options;
-  async function* run(): AsyncGenerator<Item> {
-    let last = options.since;
-    if (replay && last !== null) {
-      for (;;) {
-        const batch = await replay(last, REPLAY_BATCH);
-        for (const item of batch) yield item;
+  let last = options.since;
+  let replaying = replay !== null && last !== null;
+  let replayed: Item[] = [];
+
+  const pull = (): Promise<IteratorResult<Item>> => {
+    const item = replayed.shift();
+    if (item !== undefined) return Promise.resolve({ done: false, value: item });
+    if (replaying) {
+      return replay!(last!, REPLAY_BATCH).then((batch) => {
+        // Live events are read only after the replay, so the last replayed id can be taken at once.
         if (batch.length > 0) last = itemId(batch[batch.length - 1]!);
-        if (batch.length < REPLAY_BATCH) break;
-      }
+        if (batch.length < REPLAY_BATCH) replaying = false;
+        replayed = batch;
+        return pull();
+      });
     }
-    for await (const event of live) {
-      if (guard && !guard(event)) continue;
-      const id = eventItemId(event);
-      if (last !== null && !isAfter(id, last)) continue;
-      const item = await load(event);
-      if (item === null) continue;
+    return live.next().then(fromLive);
+  };
+  const fromLive = (step: IteratorResult<Event>): IteratorResult<Item> | Promise<IteratorResult<Item>> => {
+    if (step.done) return DONE;
+    const event = step.value;
+    if (guard && !guard(event)) return live.next().then(fromLive);
+    const id = eventItemId(event);
+    if (last !== null && !isAfter(id, last)) return live.next().then(fromLive);
+    return load(event).then((loaded) => {
+      if (loaded === null) return live.next().then(fromLive);
       last = id;
-      yield item;
-    }
-  }
-  return closingWith(run(), live);
+      return { done: false, value: loaded };
+    });
+  };
+  return leanStream(pull, () => live.return());
 }
 
 /**
@@ -77,18 +126,26 @@ export function replayThenLive<Event extends { id: string }, Item>(options: Repl
  * are folded into one recomputation.
  */
 export function currentThenChanges<Event extends { id: string }, Value>(live: EventStream<Event>, read: () => Promise<Value>): AsyncIterableIterator<Value> {
-  async function* run(): AsyncGenerator<Value> {
-    let last = await read();
-    yield last;
-    for await (const _event of live) {
-      live.drain();
-      const value = await read();
-      if (value === last) continue;
+  let started = false;
+  let last: Value;
+  const fromLive = (step: IteratorResult<Event>): IteratorResult<Value> | Promise<IteratorResult<Value>> => {
+    if (step.done) return DONE;
+    live.drain();
+    return read().then((value) => {
+      if (value === last) return live.next().then(fromLive);
       last = value;
-      yield value;
-    }
-  }
-  return closingWith(run(), live);
+      return { done: false, value };
+    });
+  };
+  const pull = (): Promise<IteratorResult<Value>> => {
+    if (started) return live.next().then(fromLive);
+    started = true;
+    return read().then((value) => {
+      last = value;
+      return { done: false, value };
+    });
+  };
+  return leanStream(pull, () => live.return());
 }
 
 export interface LatestPerKeyOptions<Event> {
