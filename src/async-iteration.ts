@@ -32,10 +32,18 @@ export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIt
       if (iterator.throw) return iterator.throw(error);
       throw error;
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
+}
+
+/**
+ * `[Symbol.asyncIterator]` for iterator objects, one function for all: a
+ * method written in an object literal is a new closure per object, and V8
+ * builds its computed name ("[Symbol.asyncIterator]") as new strings each
+ * time; an idle subscription holds several such iterators.
+ */
+export function returnThis<T>(this: T): T {
+  return this;
 }
 
 export function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {

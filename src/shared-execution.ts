@@ -15,7 +15,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable } from './async-iteration.js';
+import { isAsyncIterable, returnThis } from './async-iteration.js';
 import { FANOUT, type FanoutGroups, type FanoutKey, type WsTarget } from './fanout-groups.js';
 
 /**
@@ -185,8 +185,6 @@ function mapEvents(
       await source.return?.();
       throw error;
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
 }

@@ -36,14 +36,11 @@ export function useVariableErrorCodes(): Plugin {
     const coded = withCodes(result);
     if (coded) setResult(coded);
   };
+  // The same hooks for every operation: nothing is allocated, or kept, per subscription.
+  const executeHooks = { onExecuteDone: onDone };
+  const subscribeHooks = { onSubscribeResult: onDone };
   return {
-    onExecute: () => ({ onExecuteDone: onDone }),
-    onSubscribe: () => ({
-      onSubscribeResult: ({ result, setResult }) => {
-        if (isAsyncIterable(result)) return;
-        const coded = withCodes(result);
-        if (coded) setResult(coded);
-      },
-    }),
+    onExecute: () => executeHooks,
+    onSubscribe: () => subscribeHooks,
   };
 }

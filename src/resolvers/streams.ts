@@ -1,3 +1,4 @@
+import { returnThis } from '../async-iteration.js';
 import { resumeExpired } from '../errors.js';
 import type { EventStream } from '../pubsub/event-stream.js';
 
@@ -17,9 +18,7 @@ export function closingWith<T>(generator: AsyncGenerator<T>, source: { return():
       await source.return();
       return generator.throw(error);
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
 }
 
@@ -55,9 +54,7 @@ export function leanStream<T>(pull: () => Promise<IteratorResult<T>>, close: () 
       await close();
       throw error;
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
 }
 
@@ -231,9 +228,7 @@ export function latestPerKey<Event extends { id: string }>(
       await live.return();
       throw error;
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+    [Symbol.asyncIterator]: returnThis,
   };
 }
 
