@@ -1,8 +1,9 @@
 /**
  * Calls `onEnd` exactly once however the stream ends: completion, an error, or
- * the consumer leaving (`return()`), even if iteration never started.
+ * the consumer leaving (`return()`), even if iteration never started; and
+ * `onValue`, if given, with each value on its way.
  */
-export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIterableIterator<T> {
+export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void, onValue?: (value: T) => void): AsyncIterableIterator<T> {
   const iterator = source[Symbol.asyncIterator]();
   let ended = false;
   const end = () => {
@@ -16,6 +17,7 @@ export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIt
       iterator.next().then(
         (result) => {
           if (result.done) end();
+          else onValue?.(result.value);
           return result;
         },
         (error: unknown) => {

@@ -98,7 +98,8 @@ class Group {
       }
       this.end(null);
     } catch (error) {
-      this.end(error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : null }));
+      const located = error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : null });
+      this.end(this.options.maskError(located));
     }
   }
 

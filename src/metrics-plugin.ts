@@ -35,18 +35,20 @@ export function useOperationMetrics(metrics: Metrics): Plugin {
           if (sse) metrics.connections.inc({ transport: 'sse' });
           // Bound once: a label lookup per delivery showed in the fan-out profile.
           const delivered = metrics.deliveries.labels({ field });
+          // Counted in the same layer that notices the end: an onNext hook would make envelop wrap every stream once more.
           setResult(
-            withEnd(result, () => {
-              metrics.subscriptions.dec({ field });
-              if (sse) metrics.connections.dec({ transport: 'sse' });
-            }),
+            withEnd(
+              result,
+              () => {
+                metrics.subscriptions.dec({ field });
+                if (sse) metrics.connections.dec({ transport: 'sse' });
+              },
+              (next) => {
+                delivered.inc();
+                if (next.errors) countRateLimited(metrics, field, next);
+              },
+            ),
           );
-          return {
-            onNext({ result: next }) {
-              delivered.inc();
-              if (next.errors) countRateLimited(metrics, field, next);
-            },
-          };
         },
       };
     },

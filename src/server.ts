@@ -26,6 +26,7 @@ import { useVariableErrorCodes } from './variable-errors.js';
 import { useSharedExecution } from './shared-execution.js';
 import { FanoutGroups } from './fanout-groups.js';
 import { relayLag } from './db/outbox.js';
+import { useErrorMasking } from './error-masking.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { catchUpFromOutbox } from './pubsub/catch-up.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
@@ -109,7 +110,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const webhook = createWebhookSender({ config: config.webhook, db: database.db, presence, log, registry: metrics.registry });
 
   /** Errors of ours (coded GraphQL errors) pass; a backing service that is down is SERVICE_UNAVAILABLE; the rest is masked and logged. */
-  function maskError(error: unknown, message: string): Error {
+  function maskError(error: unknown): GraphQLError {
     const original = error instanceof GraphQLError ? error.originalError : error;
     if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
     if (isUnavailable(original ?? error)) {
@@ -117,10 +118,10 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       return serviceUnavailable();
     }
     log.error({ err: original ?? error }, 'internal error');
-    return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    return new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   }
   const fanoutGroups = new FanoutGroups({
-    maskError: (error) => maskError(error, 'Unexpected error.') as GraphQLError,
+    maskError,
     bufferLimitBytes: config.subscriberBufferBytes,
     onDelivered: (field, members) => {
       ownExecutions.inc();
@@ -150,7 +151,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     // The page carries GraphiQL itself instead of loading it from a CDN: it works offline too.
     renderGraphiQL,
     logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
-    maskedErrors: { maskError },
+    // Masked by useErrorMasking and where events are executed (see error-masking.ts).
+    maskedErrors: false,
     context: async (initial: YogaInitialContext & { viewer?: Viewer | null; requestId?: string }): Promise<Context> => {
       const requestId = initial.requestId ?? randomUUID();
       if (initial.viewer !== undefined) return { viewer: initial.viewer, services, requestId };
@@ -175,11 +177,14 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         viewerKey: (context) => viewerKeyOf(context as Context),
         onExecution: (shared) => (shared ? sharedExecutions : ownExecutions).inc(),
         groups: fanoutGroups,
+        maskError,
       }),
       useOperationMetrics(metrics),
       useErrorLog(log),
       // After every plugin that wraps stream results (see the file).
       useEndStreamsOfAbortedRequests(),
+      // Last, where Yoga's own masking would be: the plugins above see errors as they were.
+      useErrorMasking(maskError),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {

@@ -16,6 +16,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable, returnThis } from './async-iteration.js';
+import { maskedResult, type MaskError } from './error-masking.js';
 import { FANOUT, type FanoutGroups, type FanoutKey, type WsTarget } from './fanout-groups.js';
 
 /**
@@ -35,6 +36,8 @@ export interface SharedExecutionOptions {
   onExecution?: (shared: boolean) => void;
   /** Groups graphql-ws subscribers of root fields with a fan-out key (see fanout-groups.ts). */
   groups?: FanoutGroups;
+  /** Masks internal errors of events and of the stream, once per event for all its subscribers (see error-masking.ts). */
+  maskError: MaskError;
 }
 
 
@@ -75,10 +78,16 @@ export function useSharedExecution(options: SharedExecutionOptions): Plugin {
     return `${document.id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${viewer}`;
   }
 
+  const masked = (result: ExecutionResult) => maskedResult(result, options.maskError);
+  const executeMasked = (args: ExecutionArgs, payload: unknown): ReturnType<typeof execute> => {
+    const result = execute({ ...args, rootValue: payload });
+    return result instanceof Promise ? result.then(masked) : masked(result);
+  };
+
   function executeEvent(args: ExecutionArgs, key: string, payload: unknown): ReturnType<typeof execute> {
     if (!options.enabled || typeof payload !== 'object' || payload === null) {
       options.onExecution?.(false);
-      return execute({ ...args, rootValue: payload });
+      return executeMasked(args, payload);
     }
     if (!results) {
       results = new Map();
@@ -95,7 +104,7 @@ export function useSharedExecution(options: SharedExecutionOptions): Plugin {
       return shared;
     }
     options.onExecution?.(false);
-    const result = execute({ ...args, rootValue: payload });
+    const result = executeMasked(args, payload);
     byKey.set(key, result);
     return result;
   }
@@ -103,15 +112,20 @@ export function useSharedExecution(options: SharedExecutionOptions): Plugin {
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
-        const source = await createSourceEventStream(args);
-        if (!isAsyncIterable(source)) return source as ExecutionResult;
-        const key = shareKey(args);
-        const iterator = source[Symbol.asyncIterator]();
-        const target = (args.contextValue as { wsTarget?: WsTarget } | null)?.wsTarget;
-        const groups = options.enabled ? options.groups : undefined;
-        const fanout = groups && target ? fanoutOf(args) : null;
-        if (groups && target && fanout) return groups.join(`${fanout.field}\u0000${fanout.key}\u0000${key}`, fanout.field, iterator, args, target);
-        return mapEvents(iterator, (payload) => executeEvent(args, key, payload), args);
+        try {
+          const source = await createSourceEventStream(args);
+          if (!isAsyncIterable(source)) return source as ExecutionResult;
+          const key = shareKey(args);
+          const iterator = source[Symbol.asyncIterator]();
+          const target = (args.contextValue as { wsTarget?: WsTarget } | null)?.wsTarget;
+          const groups = options.enabled ? options.groups : undefined;
+          const fanout = groups && target ? fanoutOf(args) : null;
+          if (groups && target && fanout) return groups.join(`${fanout.field}\u0000${fanout.key}\u0000${key}`, fanout.field, iterator, args, target);
+          return mapEvents(iterator, (payload) => executeEvent(args, key, payload), args, options.maskError);
+        } catch (error) {
+          // Answered as a result, masked by the plugin, instead of an error hook that would wrap every stream.
+          return { errors: [options.maskError(error)] };
+        }
       });
     },
   };
@@ -151,12 +165,13 @@ function selectsPerViewerField(schema: GraphQLSchema, document: DocumentNode): b
 /**
  * The source's events mapped to results: one layer, no generator. An error of
  * the source (a slow consumer, say) ends the stream as a GraphQL error that
- * keeps the original, as graphql-js's own mapping does.
+ * keeps the original, as graphql-js's own mapping does, masked when internal.
  */
 function mapEvents(
   source: AsyncIterator<unknown>,
   map: (payload: unknown) => ReturnType<typeof execute>,
   args: ExecutionArgs,
+  maskError: MaskError,
 ): AsyncIterableIterator<ExecutionResult> {
   const located = (error: unknown) =>
     error instanceof GraphQLError
@@ -173,7 +188,7 @@ function mapEvents(
     return result instanceof Promise ? result.then(toStep) : toStep(result);
   };
   const fail = (error: unknown): never => {
-    throw located(error);
+    throw maskError(located(error));
   };
   return {
     next: () => source.next().then(fromSource, fail),

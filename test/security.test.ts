@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { MeDocument, NotificationAddedDocument, SendNotificationDocument } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
-import { deferred, within } from './support/deferred.js';
+import { deferred, eventually, within } from './support/deferred.js';
 import { bearer, rawConnect, type RawSocket } from './support/raw-ws.js';
 import { startTestServer, token, type TestServer } from './support/server.js';
 
@@ -366,6 +366,49 @@ describe('security', () => {
       } finally {
         await t.sql('alter table notifications drop constraint security_test_no_boom');
       }
+    });
+
+    it('masks an internal error met while an event is executed, on graphql-ws and SSE alike, and keeps both streams', async () => {
+      const user = await newCustomer();
+      await httpData(t.url, MeDocument, {}, user.token);
+      const overWs = client(bearer(user.token)).subscribe(NotificationAddedDocument, {});
+      const sse = sseConnect(t.url, user.token);
+      const overSse = sse.subscribe(NotificationAddedDocument, {});
+      // Both live once a probe reaches each (SSE has no acknowledgement); events after that are told apart by content.
+      await eventually(async () => {
+        await t.sql(`insert into notifications (user_id, title) values ($1, 'probe')`, [user.id]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return overWs.pending > 0 && overSse.pending > 0 ? true : undefined;
+      }, 'both subscriptions live');
+      const nextFailure = async (subscription: typeof overWs) => {
+        for (;;) {
+          const result = await subscription.nextResult();
+          if (result.errors) return result;
+        }
+      };
+      const nextTitle = async (subscription: typeof overWs) => {
+        for (;;) {
+          const title = (await subscription.next()).notificationAdded.title;
+          if (title !== 'probe') return title;
+        }
+      };
+      // A column the schema needs is gone (as a broken migration might leave it): Notification.body resolves to nothing.
+      await t.sql('alter table notifications rename column body to security_test_body');
+      try {
+        await t.sql(`insert into notifications (user_id, title) values ($1, 'broken')`, [user.id]);
+        for (const result of [await nextFailure(overWs), await nextFailure(overSse)]) {
+          expect(result.errors?.[0]?.message).toBe('Unexpected error.');
+          expect(result.errors?.[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+          expect(JSON.stringify(result)).not.toMatch(/non-nullable|security_test|\bat \w|\.ts:\d|stack/i);
+        }
+      } finally {
+        await t.sql('alter table notifications rename column security_test_body to body');
+      }
+      await t.sql(`insert into notifications (user_id, title) values ($1, 'mended')`, [user.id]);
+      expect(await nextTitle(overWs)).toBe('mended');
+      expect(await nextTitle(overSse)).toBe('mended');
+      overSse.close();
+      sse.dispose();
     });
 
     it('answers a token failure as UNAUTHENTICATED without detail from inside the server', async () => {

@@ -1,0 +1,52 @@
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable } from './async-iteration.js';
+
+export type MaskError = (error: unknown) => GraphQLError;
+
+/**
+ * Internal errors reach clients as `Unexpected error.` (see server.ts
+ * maskError), without Yoga's built-in masking.
+ *
+ * Yoga's masking returns an `onNext` hook for every subscription, and envelop
+ * then wraps each subscription's stream in two more iterator layers (one for
+ * `onNext`, one for stream errors) that an idle subscription holds for its
+ * whole life: about 4 KB per subscription. Events are masked where they are
+ * executed instead, once per event for all its subscribers (shared execution
+ * and fan-out groups); this plugin masks everything else: single results,
+ * context errors, and what Yoga answers for errors thrown outside execution.
+ */
+export function useErrorMasking(maskError: MaskError): Plugin {
+  const maskResult = ({ result, setResult }: { result: ExecutionResult | AsyncIterable<unknown>; setResult: (result: ExecutionResult) => void }) => {
+    if (isAsyncIterable(result)) return;
+    const masked = maskedResult(result, maskError);
+    if (masked !== result) setResult(masked);
+  };
+  // The same hooks for every operation: nothing is allocated, or kept, per subscription.
+  const executeHooks = { onExecuteDone: maskResult };
+  const subscribeHooks = { onSubscribeResult: maskResult };
+  return {
+    onPluginInit({ registerContextErrorHandler }) {
+      registerContextErrorHandler(({ error, setError }) => setError(maskError(error)));
+    },
+    onExecute: () => executeHooks,
+    onSubscribe: () => subscribeHooks,
+    // Errors thrown outside execution, which Yoga turns into results itself.
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result)) {
+        const masked = result.map((single) => maskedResult(single, maskError));
+        if (masked.some((single, index) => single !== result[index])) setResult(masked);
+      } else if (!isAsyncIterable(result)) {
+        const masked = maskedResult(result, maskError);
+        if (masked !== result) setResult(masked);
+      }
+    },
+  };
+}
+
+/** The result with its errors masked; the same object when no error changes. */
+export function maskedResult<T extends ExecutionResult>(result: T, maskError: MaskError): T {
+  if (!result.errors?.length) return result;
+  const errors = result.errors.map(maskError);
+  return errors.every((error, index) => error === result.errors![index]) ? result : { ...result, errors };
+}
