@@ -26,6 +26,7 @@ import { useVariableErrorCodes } from './variable-errors.js';
 import { useSharedExecution } from './shared-execution.js';
 import { FanoutGroups } from './fanout-groups.js';
 import { relayLag } from './db/outbox.js';
+import { useDropScopeCacheOfStartedSubscriptions } from './auth/subscription-scope-cache.js';
 import { useErrorMasking } from './error-masking.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { catchUpFromOutbox } from './pubsub/catch-up.js';
@@ -185,6 +186,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       useEndStreamsOfAbortedRequests(),
       // Last, where Yoga's own masking would be: the plugins above see errors as they were.
       useErrorMasking(maskError),
+      useDropScopeCacheOfStartedSubscriptions(),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
