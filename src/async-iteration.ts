@@ -4,38 +4,57 @@
  * `onValue`, if given, with each value on its way.
  */
 export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void, onValue?: (value: T) => void): AsyncIterableIterator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
-  };
-  return {
-    // A promise chain, not an async function: an idle stream holds no suspended frame here.
-    next: () =>
-      iterator.next().then(
-        (result) => {
-          if (result.done) end();
-          else onValue?.(result.value);
-          return result;
-        },
-        (error: unknown) => {
-          end();
-          throw error;
-        },
-      ),
-    async return() {
-      end();
-      return (await iterator.return?.()) ?? { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      end();
-      if (iterator.throw) return iterator.throw(error);
-      throw error;
-    },
-    [Symbol.asyncIterator]: returnThis,
-  };
+  return new EndWatchingIterator(source[Symbol.asyncIterator](), onEnd, onValue);
+}
+
+/**
+ * A class, not an object of closures: every idle subscription holds one, and
+ * methods on the prototype cost nothing per instance. Promise chains, not
+ * async functions: an idle stream holds no suspended frame here.
+ */
+class EndWatchingIterator<T> implements AsyncIterableIterator<T> {
+  private ended = false;
+
+  constructor(
+    private readonly iterator: AsyncIterator<T>,
+    private readonly onEnd: () => void,
+    private readonly onValue: ((value: T) => void) | undefined,
+  ) {}
+
+  next(): Promise<IteratorResult<T>> {
+    return this.iterator.next().then(
+      (result) => {
+        if (result.done) this.end();
+        else this.onValue?.(result.value);
+        return result;
+      },
+      (error: unknown) => {
+        this.end();
+        throw error;
+      },
+    );
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.end();
+    return (await this.iterator.return?.()) ?? { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T>> {
+    this.end();
+    if (this.iterator.throw) return this.iterator.throw(error);
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd();
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable, returnThis } from './async-iteration.js';
+import { isAsyncIterable } from './async-iteration.js';
 import { maskedResult, type MaskError } from './error-masking.js';
 import { FANOUT, type FanoutGroups, type FanoutKey, type WsTarget } from './fanout-groups.js';
 
@@ -121,7 +121,7 @@ export function useSharedExecution(options: SharedExecutionOptions): Plugin {
           const groups = options.enabled ? options.groups : undefined;
           const fanout = groups && target ? fanoutOf(args) : null;
           if (groups && target && fanout) return groups.join(`${fanout.field}\u0000${fanout.key}\u0000${key}`, fanout.field, iterator, args, target);
-          return mapEvents(iterator, (payload) => executeEvent(args, key, payload), args, options.maskError);
+          return new MappedEvents(iterator, (payload) => executeEvent(args, key, payload), args, options.maskError);
         } catch (error) {
           // Answered as a result, masked by the plugin, instead of an error hook that would wrap every stream.
           return { errors: [options.maskError(error)] };
@@ -163,43 +163,57 @@ function selectsPerViewerField(schema: GraphQLSchema, document: DocumentNode): b
 }
 
 /**
- * The source's events mapped to results: one layer, no generator. An error of
- * the source (a slow consumer, say) ends the stream as a GraphQL error that
- * keeps the original, as graphql-js's own mapping does, masked when internal.
+ * The source's events mapped to results: one layer, no generator, and a class
+ * (methods on the prototype) since every idle subscription holds one. An
+ * error of the source (a slow consumer, say) ends the stream as a GraphQL
+ * error that keeps the original, as graphql-js's own mapping does, masked
+ * when internal.
  */
-function mapEvents(
-  source: AsyncIterator<unknown>,
-  map: (payload: unknown) => ReturnType<typeof execute>,
-  args: ExecutionArgs,
-  maskError: MaskError,
-): AsyncIterableIterator<ExecutionResult> {
-  const located = (error: unknown) =>
-    error instanceof GraphQLError
-      ? error
-      : new GraphQLError(error instanceof Error ? error.message : String(error), {
-          originalError: error instanceof Error ? error : null,
-          nodes: getOperationAST(args.document, args.operationName),
-        });
-  // Promise chains, not async functions: an idle subscription then holds no suspended frame here.
-  const toStep = (value: ExecutionResult): IteratorResult<ExecutionResult> => ({ done: false, value });
-  const fromSource = (step: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
+class MappedEvents implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly source: AsyncIterator<unknown>,
+    private readonly map: (payload: unknown) => ReturnType<typeof execute>,
+    private readonly args: ExecutionArgs,
+    private readonly maskError: MaskError,
+  ) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.source.next().then(
+      (step) => this.fromSource(step),
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private fromSource(step: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> {
     if (step.done) return { done: true, value: undefined };
-    const result = map(step.value);
+    const result = this.map(step.value);
     return result instanceof Promise ? result.then(toStep) : toStep(result);
-  };
-  const fail = (error: unknown): never => {
-    throw maskError(located(error));
-  };
-  return {
-    next: () => source.next().then(fromSource, fail),
-    async return() {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      await source.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]: returnThis,
-  };
+  }
+
+  private fail(error: unknown): never {
+    throw this.maskError(
+      error instanceof GraphQLError
+        ? error
+        : new GraphQLError(error instanceof Error ? error.message : String(error), {
+            originalError: error instanceof Error ? error : null,
+            nodes: getOperationAST(this.args.document, this.args.operationName),
+          }),
+    );
+  }
 }
+
+const toStep = (value: ExecutionResult): IteratorResult<ExecutionResult> => ({ done: false, value });

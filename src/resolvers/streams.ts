@@ -32,32 +32,49 @@ const DONE: IteratorResult<never> = { done: true, value: undefined };
  * error of `pull` closes the source and ends the stream with that error.
  */
 export function leanStream<T>(pull: () => Promise<IteratorResult<T>>, close: () => Promise<unknown>): AsyncIterableIterator<T> {
-  let finished = false;
-  const settle = (step: IteratorResult<T>) => {
-    if (step.done) finished = true;
-    return step;
-  };
-  const fail = (error: unknown): Promise<never> => {
-    finished = true;
-    const rethrow = () => Promise.reject(error);
-    return close().then(rethrow, rethrow);
-  };
-  return {
-    next: () => (finished ? Promise.resolve(DONE) : pull().then(settle, fail)),
-    async return() {
-      finished = true;
-      await close();
-      return DONE;
-    },
-    async throw(error: unknown) {
-      finished = true;
-      await close();
-      throw error;
-    },
-    [Symbol.asyncIterator]: returnThis,
-  };
+  return new LeanStream(pull, close);
 }
 
+/** A class, not an object of closures: methods on the prototype cost nothing per subscription. */
+class LeanStream<T> implements AsyncIterableIterator<T> {
+  private finished = false;
+
+  constructor(
+    private readonly pull: () => Promise<IteratorResult<T>>,
+    private readonly close: () => Promise<unknown>,
+  ) {}
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.finished) return Promise.resolve(DONE);
+    return this.pull().then(
+      (step) => {
+        if (step.done) this.finished = true;
+        return step;
+      },
+      (error: unknown) => {
+        this.finished = true;
+        const rethrow = () => Promise.reject(error);
+        return this.close().then(rethrow, rethrow);
+      },
+    );
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.finished = true;
+    await this.close();
+    return DONE;
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T>> {
+    this.finished = true;
+    await this.close();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
 
 export interface ReplayThenLiveOptions<Event extends { id: string }, Item> {
   /** Already subscribed, so nothing committed during the replay is missed. */
