@@ -1,5 +1,6 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
+import type { SubscriptionObserver } from './subscription-observer.js';
 
 /**
  * Root subscription field extension: `extensions: { [FANOUT]: (args, context) => key | null }`.
@@ -57,7 +58,14 @@ export class FanoutGroups {
    * own stream, already checked for access). A joiner's own stream is closed:
    * the group's serves it.
    */
-  join(key: string, field: string, source: AsyncIterator<unknown>, args: ExecutionArgs, target: WsTarget): AsyncIterableIterator<ExecutionResult> {
+  join(
+    key: string,
+    field: string,
+    source: AsyncIterator<unknown>,
+    args: ExecutionArgs,
+    target: WsTarget,
+    observer: SubscriptionObserver | undefined,
+  ): AsyncIterableIterator<ExecutionResult> {
     let group = this.groups.get(key);
     if (group) {
       void Promise.resolve(source.return?.()).catch(() => {});
@@ -66,7 +74,7 @@ export class FanoutGroups {
       this.groups.set(key, group);
       void group.pump();
     }
-    return group.add(target);
+    return group.add(target, observer);
   }
 }
 
@@ -83,8 +91,8 @@ class Group {
     private readonly onClose: () => void,
   ) {}
 
-  add(target: WsTarget): Member {
-    const member = new Member(target, (leaving) => this.remove(leaving));
+  add(target: WsTarget, observer: SubscriptionObserver | undefined): Member {
+    const member = new Member(target, this, observer);
     this.members.add(member);
     return member;
   }
@@ -147,7 +155,7 @@ class Group {
     this.members.clear();
   }
 
-  private remove(member: Member): void {
+  remove(member: Member): void {
     this.members.delete(member);
     if (this.members.size === 0) this.close();
   }
@@ -173,7 +181,8 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
 
   constructor(
     readonly target: WsTarget,
-    private readonly leave: (member: Member) => void,
+    private readonly group: Group,
+    private observer: SubscriptionObserver | undefined,
   ) {
     this.frameStart = `{"id":${JSON.stringify(target.id)},"type":"next","payload":`;
   }
@@ -185,19 +194,21 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
 
   return(): Promise<IteratorResult<ExecutionResult>> {
     this.finish(null);
-    this.leave(this);
+    this.group.remove(this);
     return Promise.resolve({ done: true, value: undefined });
   }
 
   throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
     this.finish(null);
-    this.leave(this);
+    this.group.remove(this);
     return Promise.reject(error);
   }
 
   finish(error: GraphQLError | null): void {
     if (this.ending) return;
     this.ending = { error };
+    this.observer?.ended();
+    this.observer = undefined;
     const parked = this.parked;
     this.parked = null;
     if (!parked) return;

@@ -1,7 +1,9 @@
-import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable, withEnd } from './async-iteration.js';
+import type { Counter } from 'prom-client';
+import { isAsyncIterable } from './async-iteration.js';
 import type { Metrics } from './metrics.js';
+import type { SubscriptionObserver } from './subscription-observer.js';
 import { overHttp } from './transport.js';
 
 function rootField(document: DocumentNode, operationName: string | null | undefined): string {
@@ -14,7 +16,7 @@ function countRateLimited(metrics: Metrics, field: string, result: ExecutionResu
   if (result.errors?.some((error) => error.extensions?.['code'] === 'RATE_LIMITED')) metrics.rateLimited.inc({ field });
 }
 
-/** Subscriptions and deliveries by root field, SSE streams, and RATE_LIMITED answers. */
+/** RATE_LIMITED answers of queries and mutations, by root field. */
 export function useOperationMetrics(metrics: Metrics): Plugin {
   return {
     onExecute({ args }) {
@@ -25,32 +27,35 @@ export function useOperationMetrics(metrics: Metrics): Plugin {
         },
       };
     },
-    onSubscribe({ args }) {
-      const field = rootField(args.document, args.operationName);
-      const sse = overHttp(args.contextValue);
-      return {
-        onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable<ExecutionResult>(result)) return;
-          metrics.subscriptions.inc({ field });
-          if (sse) metrics.connections.inc({ transport: 'sse' });
-          // Bound once: a label lookup per delivery showed in the fan-out profile.
-          const delivered = metrics.deliveries.labels({ field });
-          // Counted in the same layer that notices the end: an onNext hook would make envelop wrap every stream once more.
-          setResult(
-            withEnd(
-              result,
-              () => {
-                metrics.subscriptions.dec({ field });
-                if (sse) metrics.connections.dec({ transport: 'sse' });
-              },
-              (next) => {
-                delivered.inc();
-                if (next.errors) countRateLimited(metrics, field, next);
-              },
-            ),
-          );
-        },
-      };
-    },
   };
+}
+
+/** Subscriptions and deliveries by root field, and SSE streams: for shared execution to tell (see subscription-observer.ts). */
+export function observeSubscriptions(metrics: Metrics): (args: ExecutionArgs) => SubscriptionObserver {
+  return (args) => new SubscriptionCounter(metrics, rootField(args.document, args.operationName), overHttp(args.contextValue));
+}
+
+class SubscriptionCounter implements SubscriptionObserver {
+  /** Bound once: a label lookup per delivery showed in the fan-out profile. */
+  private readonly deliveries: Counter.Internal;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly field: string,
+    private readonly sse: boolean,
+  ) {
+    metrics.subscriptions.inc({ field });
+    if (sse) metrics.connections.inc({ transport: 'sse' });
+    this.deliveries = metrics.deliveries.labels({ field });
+  }
+
+  delivered(result: ExecutionResult): void {
+    this.deliveries.inc();
+    if (result.errors) countRateLimited(this.metrics, this.field, result);
+  }
+
+  ended(): void {
+    this.metrics.subscriptions.dec({ field: this.field });
+    if (this.sse) this.metrics.connections.dec({ transport: 'sse' });
+  }
 }

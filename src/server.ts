@@ -20,7 +20,7 @@ import { isAsyncIterable } from './async-iteration.js';
 import { trackInFlight } from './in-flight.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { useOperationMetrics } from './metrics-plugin.js';
+import { observeSubscriptions, useOperationMetrics } from './metrics-plugin.js';
 import { useErrorLog } from './log-plugin.js';
 import { useVariableErrorCodes } from './variable-errors.js';
 import { useSharedExecution } from './shared-execution.js';
@@ -179,6 +179,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         onExecution: (shared) => (shared ? sharedExecutions : ownExecutions).inc(),
         groups: fanoutGroups,
         maskError,
+        observe: observeSubscriptions(metrics),
       }),
       useOperationMetrics(metrics),
       useErrorLog(log),

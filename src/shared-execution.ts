@@ -18,6 +18,7 @@ import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from './async-iteration.js';
 import { maskedResult, type MaskError } from './error-masking.js';
 import { FANOUT, type FanoutGroups, type FanoutKey, type WsTarget } from './fanout-groups.js';
+import type { SubscriptionObserver } from './subscription-observer.js';
 
 /**
  * Field extension for fields whose value depends on who asks (an unread count
@@ -38,6 +39,8 @@ export interface SharedExecutionOptions {
   groups?: FanoutGroups;
   /** Masks internal errors of events and of the stream, once per event for all its subscribers (see error-masking.ts). */
   maskError: MaskError;
+  /** Follows each subscription that started (for metrics), without another layer around its stream. */
+  observe?: (args: ExecutionArgs) => SubscriptionObserver;
 }
 
 
@@ -120,8 +123,9 @@ export function useSharedExecution(options: SharedExecutionOptions): Plugin {
           const target = (args.contextValue as { wsTarget?: WsTarget } | null)?.wsTarget;
           const groups = options.enabled ? options.groups : undefined;
           const fanout = groups && target ? fanoutOf(args) : null;
-          if (groups && target && fanout) return groups.join(`${fanout.field}\u0000${fanout.key}\u0000${key}`, fanout.field, iterator, args, target);
-          return new MappedEvents(iterator, (payload) => executeEvent(args, key, payload), args, options.maskError);
+          const observer = options.observe?.(args);
+          if (groups && target && fanout) return groups.join(`${fanout.field}\u0000${fanout.key}\u0000${key}`, fanout.field, iterator, args, target, observer);
+          return new MappedEvents(iterator, executeEvent, args, key, options.maskError, observer);
         } catch (error) {
           // Answered as a result, masked by the plugin, instead of an error hook that would wrap every stream.
           return { errors: [options.maskError(error)] };
@@ -172,9 +176,11 @@ function selectsPerViewerField(schema: GraphQLSchema, document: DocumentNode): b
 class MappedEvents implements AsyncIterableIterator<ExecutionResult> {
   constructor(
     private readonly source: AsyncIterator<unknown>,
-    private readonly map: (payload: unknown) => ReturnType<typeof execute>,
+    private readonly executeEvent: (args: ExecutionArgs, key: string, payload: unknown) => ReturnType<typeof execute>,
     private readonly args: ExecutionArgs,
+    private readonly key: string,
     private readonly maskError: MaskError,
+    private observer: SubscriptionObserver | undefined,
   ) {}
 
   next(): Promise<IteratorResult<ExecutionResult>> {
@@ -185,11 +191,13 @@ class MappedEvents implements AsyncIterableIterator<ExecutionResult> {
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
     await this.source.return?.();
     return { done: true, value: undefined };
   }
 
   async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
     await this.source.return?.();
     throw error;
   }
@@ -199,12 +207,21 @@ class MappedEvents implements AsyncIterableIterator<ExecutionResult> {
   }
 
   private fromSource(step: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> {
-    if (step.done) return { done: true, value: undefined };
-    const result = this.map(step.value);
-    return result instanceof Promise ? result.then(toStep) : toStep(result);
+    if (step.done) {
+      this.end();
+      return { done: true, value: undefined };
+    }
+    const result = this.executeEvent(this.args, this.key, step.value);
+    return result instanceof Promise ? result.then((value) => this.toStep(value)) : this.toStep(result);
+  }
+
+  private toStep(value: ExecutionResult): IteratorResult<ExecutionResult> {
+    this.observer?.delivered(value);
+    return { done: false, value };
   }
 
   private fail(error: unknown): never {
+    this.end();
     throw this.maskError(
       error instanceof GraphQLError
         ? error
@@ -214,6 +231,9 @@ class MappedEvents implements AsyncIterableIterator<ExecutionResult> {
           }),
     );
   }
-}
 
-const toStep = (value: ExecutionResult): IteratorResult<ExecutionResult> => ({ done: false, value });
+  private end(): void {
+    this.observer?.ended();
+    this.observer = undefined;
+  }
+}
