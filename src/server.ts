@@ -240,6 +240,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         return failedStream(result.errors[0]!);
       },
       onConnect: async (ctx) => {
+        // The upgrade request (its headers and buffers, about 1.5 KB) is not read after this point, and
+        // graphql-ws would keep it for as long as the connection lives.
+        Reflect.deleteProperty(ctx.extra, 'request');
         const payload = ctx.connectionParams ?? {};
         const token = tokenFromAuthorization(payload['authorization'] ?? payload['Authorization'] ?? payload['token']);
         let viewer: Viewer | null;
@@ -300,9 +303,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         const enveloped = yoga.getEnveloped({
           viewer: ctx.extra.viewer ?? null,
           requestId: `${ctx.extra.connectionId ?? 'unacknowledged'}/${id}`,
-          // Not `request`: Yoga's HTTP plugins read that as the operation's HTTP request, and
-          // the upgrade is a GET, so every mutation over graphql-ws was refused as "mutation via GET".
-          req: ctx.extra.request,
+          // No `request`: Yoga's HTTP plugins would read it as the operation's HTTP request, and the
+          // upgrade is a GET, so every mutation over graphql-ws would be refused as "mutation via GET".
           params,
           // A fan-out group writes this subscription's frames itself (fanout-groups.ts).
           wsTarget: { socket: ctx.extra.socket, id },

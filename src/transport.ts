@@ -1,7 +1,7 @@
 /**
  * Whether an operation came over HTTP (a query, a mutation or an SSE stream):
  * those carry Yoga's fetch Request in `request`. graphql-ws operations carry
- * the WebSocket upgrade as `req` instead (see server.ts onSubscribe).
+ * none (see server.ts onSubscribe).
  */
 export function overHttp(context: unknown): boolean {
   const request = (context as { request?: { headers?: { get?: unknown } } } | null)?.request;
