@@ -39,7 +39,7 @@ import { useOperationLimits } from './limits/operation-limits.js';
 import { useStreamSlots } from './limits/stream-slots.js';
 import { useEndStreamsOfAbortedRequests } from './security/aborted-streams.js';
 import { corsPolicy, useCsrfPrevention } from './security/http.js';
-import { armExpiry, refuseServerMessages, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './security/ws-session.js';
+import { armExpiry, logSocketErrors, refuseServerMessages, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './security/ws-session.js';
 import { useWellFormedInput } from './security/well-formed-input.js';
 import { schema } from './schema/index.js';
 import { createWebhookSender } from './webhook/sender.js';
@@ -332,8 +332,12 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     },
     wsServer,
   );
-  // After graphql-ws's own `connection` handler: a client sending a server's message type gets 4400, not 4500.
-  wsServer.on('connection', refuseServerMessages);
+  // After graphql-ws's own `connection` handler: a client sending a server's message type gets 4400, not 4500,
+  // and a socket error is a debug line, not a stack trace on stderr.
+  wsServer.on('connection', (socket) => {
+    refuseServerMessages(socket);
+    logSocketErrors(socket, log);
+  });
 
   let url = '';
   let port = 0;

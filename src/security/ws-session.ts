@@ -128,3 +128,17 @@ export function refuseServerMessages(socket: WebSocket): void {
     for (const listener of listeners) listener.call(socket, data, isBinary);
   });
 }
+
+/**
+ * For the WebSocket server's `connection` event, after graphql-ws's own
+ * handler: a socket error (a frame over the size limit, invalid UTF-8, a
+ * reset) is logged as one line at debug level instead of graphql-ws's
+ * console.error with a stack trace, which any client could make the server
+ * print as often as it liked. ws has already chosen the close code (1009,
+ * 1007, ...) and is closing the socket; graphql-ws's own close would do
+ * nothing more. A listener stays on: an 'error' without one would throw.
+ */
+export function logSocketErrors(socket: WebSocket, log: Logger): void {
+  socket.removeAllListeners('error');
+  socket.on('error', (error: Error) => log.debug({ err: { message: error.message, code: (error as { code?: unknown }).code } }, 'websocket error'));
+}
