@@ -17,7 +17,7 @@ export function createMetrics() {
       registers,
     }),
     pubsubStreams: new Gauge({ name: 'realtime_pubsub_streams', help: 'Live PubSub streams of this process (leak check)', registers }),
-    pubsubChannels: new Gauge({ name: 'realtime_pubsub_channels', help: 'PubSub channels this process is subscribed to', registers }),
+    pubsubChannels: new Gauge({ name: 'realtime_pubsub_channels', help: 'PubSub channels (topic and key) this process has subscribers for', registers }),
     eventsPublished: new Counter({ name: 'realtime_events_published_total', help: 'Outbox events published by the relay, by topic', labelNames: ['topic'], registers }),
     eventLag: new Histogram({
       name: 'realtime_event_lag_seconds',

@@ -61,7 +61,7 @@ export interface PubSub {
   setCatchUp(catchUp: CatchUp): void;
   /** Live subscriptions of this process, for leak checks and metrics. */
   activeSubscriptions(): number;
-  /** Channels this process holds an engine (e.g. Redis) subscription for. */
+  /** Channels (topic and key) this process has subscribers for; only ephemeral ones are engine (e.g. Redis) subscriptions. */
   activeChannels(): number;
   ping(): Promise<void>;
   close(): Promise<void>;
