@@ -11,7 +11,7 @@ export type MaskError = (error: unknown) => GraphQLError;
  * Yoga's masking returns an `onNext` hook for every subscription, and envelop
  * then wraps each subscription's stream in two more iterator layers (one for
  * `onNext`, one for stream errors) that an idle subscription holds for its
- * whole life: about 4 KB per subscription. Events are masked where they are
+ * whole life: about 3 KB per subscription. Events are masked where they are
  * executed instead, once per event for all its subscribers (shared execution
  * and fan-out groups); this plugin masks everything else: single results,
  * context errors, and what Yoga answers for errors thrown outside execution.
