@@ -1,10 +1,9 @@
 /**
  * Calls `onEnd` exactly once however the stream ends: completion, an error, or
- * the consumer leaving (`return()`), even if iteration never started; and
- * `onValue`, if given, with each value on its way.
+ * the consumer leaving (`return()`), even if iteration never started.
  */
-export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void, onValue?: (value: T) => void): AsyncIterableIterator<T> {
-  return new EndWatchingIterator(source[Symbol.asyncIterator](), onEnd, onValue);
+export function withEnd<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIterableIterator<T> {
+  return new EndWatchingIterator(source[Symbol.asyncIterator](), onEnd);
 }
 
 /**
@@ -18,14 +17,12 @@ class EndWatchingIterator<T> implements AsyncIterableIterator<T> {
   constructor(
     private readonly iterator: AsyncIterator<T>,
     private readonly onEnd: () => void,
-    private readonly onValue: ((value: T) => void) | undefined,
   ) {}
 
   next(): Promise<IteratorResult<T>> {
     return this.iterator.next().then(
       (result) => {
         if (result.done) this.end();
-        else this.onValue?.(result.value);
         return result;
       },
       (error: unknown) => {

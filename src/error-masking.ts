@@ -1,4 +1,4 @@
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import { GraphQLError, type ASTNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from './async-iteration.js';
 
@@ -42,6 +42,12 @@ export function useErrorMasking(maskError: MaskError): Plugin {
       }
     },
   };
+}
+
+/** What a stream threw, as a GraphQL error that keeps the original (as graphql-js's own mapping does), ready for masking. */
+export function asGraphQLError(error: unknown, nodes?: ASTNode | null): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  return new GraphQLError(error instanceof Error ? error.message : String(error), { nodes, originalError: error instanceof Error ? error : null });
 }
 
 /** The result with its errors masked; the same object when no error changes. */

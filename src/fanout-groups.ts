@@ -1,5 +1,6 @@
-import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { execute, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { WebSocket } from 'ws';
+import { asGraphQLError, maskedResult, type MaskError } from './error-masking.js';
 import type { SubscriptionObserver } from './subscription-observer.js';
 
 /**
@@ -22,8 +23,8 @@ export interface WsTarget {
 }
 
 export interface FanoutGroupsOptions {
-  /** Masks an internal error exactly as Yoga does for every other result. */
-  maskError: (error: GraphQLError) => GraphQLError;
+  /** Masks an internal error exactly as every other result is masked (see error-masking.ts). */
+  maskError: MaskError;
   /** A member whose socket holds more unsent bytes than this is a slow consumer (1013). */
   bufferLimitBytes: number;
   /** Once per event and group (one execution), with how many members it reached. */
@@ -106,8 +107,7 @@ class Group {
       }
       this.end(null);
     } catch (error) {
-      const located = error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : null });
-      this.end(this.options.maskError(located));
+      this.end(this.options.maskError(asGraphQLError(error)));
     }
   }
 
@@ -117,8 +117,7 @@ class Group {
    * keep the process from reading its sockets and flushing what it wrote.
    */
   private async deliver(result: ExecutionResult): Promise<void> {
-    const masked = result.errors ? { ...result, errors: result.errors.map(this.options.maskError) } : result;
-    const payload = JSON.stringify(masked);
+    const payload = JSON.stringify(maskedResult(result, this.options.maskError));
     const members = [...this.members];
     let delivered = 0;
     for (let start = 0; start < members.length; start += DELIVERY_SLICE) {

@@ -1,7 +1,6 @@
 import {
   createSourceEventStream,
   execute,
-  GraphQLError,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -16,7 +15,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isAsyncIterable } from './async-iteration.js';
-import { maskedResult, type MaskError } from './error-masking.js';
+import { asGraphQLError, maskedResult, type MaskError } from './error-masking.js';
 import { FANOUT, type FanoutGroups, type FanoutKey, type WsTarget } from './fanout-groups.js';
 import type { SubscriptionObserver } from './subscription-observer.js';
 
@@ -222,14 +221,7 @@ class MappedEvents implements AsyncIterableIterator<ExecutionResult> {
 
   private fail(error: unknown): never {
     this.end();
-    throw this.maskError(
-      error instanceof GraphQLError
-        ? error
-        : new GraphQLError(error instanceof Error ? error.message : String(error), {
-            originalError: error instanceof Error ? error : null,
-            nodes: getOperationAST(this.args.document, this.args.operationName),
-          }),
-    );
+    throw this.maskError(asGraphQLError(error, getOperationAST(this.args.document, this.args.operationName)));
   }
 
   private end(): void {

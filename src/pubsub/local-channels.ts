@@ -98,10 +98,11 @@ export class LocalChannels {
 
   /** An event the engine or the bus brought for `channel`: to its local listeners, or held while paused. */
   receive(channel: string, event: unknown): void {
-    if (!this.channels.has(channel)) return;
+    const entry = this.channels.get(channel);
+    if (!entry) return;
     if (this.onEvent && typeof event === 'object' && event !== null) this.onEvent(event);
     if (this.held) this.held.push([channel, event]);
-    else this.deliverLocally(channel, event);
+    else for (const listener of entry.listeners) listener(event);
   }
 }
 

@@ -38,8 +38,9 @@ export interface Relay {
 /**
  * Outbox → PubSub. Every process runs one; the one holding the advisory lock
  * publishes, in id order (= commit order, see event_order_lock), a batch per
- * PubSub message, and records how far it got. A new leader resumes from that record; events it repeats
- * are dropped by subscribers, which remember the last id they saw.
+ * PubSub message, and records how far it got. A new leader resumes from that
+ * record; events it repeats are dropped by subscribers, which remember the
+ * last id they saw.
  */
 export function createRelay({ database, pubsub, log, pollMs, retentionHours, onPublished }: RelayOptions): Relay {
   let lastPrunedAt = 0;
