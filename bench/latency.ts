@@ -1,13 +1,35 @@
 /**
  * Latency from sending a mutation over HTTP to receiving its event over
  * graphql-ws, sequential round trips; the server runs in its own process.
+ * And the `writers` scenario: throughput of concurrent plain-SQL writers.
  *
- *   npm run bench                                       every scenario, both backends, 100 samples
+ *   npm run bench                                       every scenario, both backends, 100 samples (writers at smoke size)
  *   npm run bench -- --scenario order --backend postgres+redis --samples 300
+ *   npm run bench -- --scenario writers                 1, 8, 16, 32 writers, 10 s per table and step
+ *   npm run bench -- --scenario writers --writers 1,4 --seconds 1     smoke size (a few seconds)
+ *   npm run bench -- --scenario writers --same-user     and a second table with every writer on one user
  *
  * Scenarios: notification (sendNotification → notificationAdded),
  * order (updateOrderStatus by the partner → the customer's orderUpdated),
- * chat (sendMessage → messageAdded at the other participant).
+ * chat (sendMessage → messageAdded at the other participant),
+ * writers (no server: N connections, each its own pg.Client, doing single-row
+ * autocommit inserts `insert into notifications (user_id, title) values ($1, $2)`
+ * as prepared statements as fast as they can, against the same inserts into
+ * notifications_plain, a copy of the table without triggers, in the same run).
+ *
+ * writers creates a database of its own beside TEST_POSTGRES_URL (default
+ * postgres://postgres@127.0.0.1:5432/postgres, the admin connection), applies
+ * the server's migrations with the server's migrator (so the triggers are
+ * exactly the server's), and drops it at the end. Per writer count (--writers,
+ * default 1,8,16,32) each table gets --seconds (default 10) in two halves,
+ * A-B-B-A, the order flipped every other step, each half from empty tables, so
+ * that both see the same machine. Each writer inserts for users of its own
+ * (`w<writer>-<i % 50>`) so writers touch different keys; --same-user adds a
+ * second table where every writer inserts for one user (same-key writers may
+ * legitimately wait for each other). It prints rows/s and per-insert latency
+ * p50/p99 of both tables and the ratio of their rates (event/plain), and writes
+ * bench/results/writers.json. Under `--scenario all` it runs at the smoke size
+ * (1,4 writers, 1 s) unless --writers or --seconds are given.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,8 +48,9 @@ import {
   type OrderStatus,
 } from '../test/generated/graphql.js';
 import { httpData, wsConnect, type WsConnection } from '../test/support/clients.js';
-import { backendEnv, BACKENDS, startServerProcess, token, type BackendName } from '../test/support/server.js';
+import { backendEnv, BACKENDS, POSTGRES_ADMIN_URL, startServerProcess, token, type BackendName } from '../test/support/server.js';
 import { percentiles } from './lib/proc.js';
+import { runWriters, writersTable, type WritersStep } from './lib/writers.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +58,9 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '20' },
     backend: { type: 'string' },
     scenario: { type: 'string', default: 'all' },
+    writers: { type: 'string' },
+    seconds: { type: 'string' },
+    'same-user': { type: 'boolean', default: false },
   },
 });
 const samples = Number(values.samples);
@@ -145,6 +171,8 @@ const chat: Scenario = {
 };
 
 const scenarios = [notification, order, chat].filter((scenario) => values.scenario === 'all' || values.scenario === scenario.name);
+const runWritersScenario = values.scenario === 'all' || values.scenario === 'writers';
+if (scenarios.length === 0 && !runWritersScenario) throw new Error(`unknown scenario ${values.scenario} (notification, order, chat, writers or all)`);
 
 async function measure(backend: BackendName, scenario: Scenario) {
   const { env, cleanup } = await backendEnv(backend);
@@ -169,14 +197,40 @@ async function measure(backend: BackendName, scenario: Scenario) {
   }
 }
 
-// The server runs as production runs it: the build (docs/deployment.md).
-execSync('npm run build --silent', { stdio: 'inherit' });
-const results = [];
-for (const scenario of scenarios) for (const backend of backends) results.push(await measure(backend, scenario));
-console.log('\nmutation (HTTP) → event (graphql-ws), sequential round trips\n');
-console.log('| scenario | backend | samples | p50 ms | p95 ms | p99 ms | max ms |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
-for (const r of results) console.log(`| ${r.describe} | ${r.backend} | ${r.samples} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.max} |`);
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/latency.json', JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
+async function writersScenario(): Promise<void> {
+  // The full size by itself; the smoke size as part of `all` (the CI line), unless the size is given.
+  const smoke = values.scenario === 'all';
+  const writers = (values.writers ?? (smoke ? '1,4' : '1,8,16,32')).split(',').map(Number);
+  const seconds = Number(values.seconds ?? (smoke ? '1' : '10'));
+  if (writers.some((n) => !Number.isInteger(n) || n < 1) || !(seconds > 0)) throw new Error('--writers takes counts like 1,8,16,32 and --seconds a positive number');
+  const sameUser = values['same-user'] ?? false;
+  console.log(`\nwriters: ${writers.join(', ')} writers, ${seconds} s per table and step${sameUser ? ', distinct users then one user' : ''}`);
+  const steps: WritersStep[] = await runWriters({ adminUrl: POSTGRES_ADMIN_URL, writers, seconds, sameUser, log: (line) => console.log(line) });
+  const print = (keys: WritersStep['keys'], title: string) => {
+    const own = steps.filter((step) => step.keys === keys);
+    if (own.length === 0) return;
+    const cpu = (table: 'event' | 'plain') => own.map((step) => step[table].clientCpuPercent).join('/');
+    console.log(`\n${title}\n`);
+    console.log(writersTable(own));
+    console.log(`\nbench client CPU, % of one core, per step: event ${cpu('event')}, plain ${cpu('plain')}`);
+  };
+  print('distinct users', 'single-row autocommit inserts, each writer its own users: notifications (event triggers) vs. notifications_plain (no triggers)');
+  print('one user', 'the same, every writer inserting for one user');
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/writers.json', JSON.stringify({ at: new Date().toISOString(), writers, seconds, steps }, null, 2));
+}
+
+if (scenarios.length > 0) {
+  // The server runs as production runs it: the build (docs/deployment.md).
+  execSync('npm run build --silent', { stdio: 'inherit' });
+  const results = [];
+  for (const scenario of scenarios) for (const backend of backends) results.push(await measure(backend, scenario));
+  console.log('\nmutation (HTTP) → event (graphql-ws), sequential round trips\n');
+  console.log('| scenario | backend | samples | p50 ms | p95 ms | p99 ms | max ms |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of results) console.log(`| ${r.describe} | ${r.backend} | ${r.samples} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.max} |`);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/latency.json', JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
+}
+if (runWritersScenario) await writersScenario();
 process.exit(0);
