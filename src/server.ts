@@ -5,7 +5,7 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createProvisioner } from './auth/provision.js';
 import { createTokenVerifier, tokenFromAuthorization, TokenError } from './auth/verify.js';
@@ -34,8 +34,10 @@ import { createRelay, type Relay } from './pubsub/relay.js';
 import { createPresence } from './presence/index.js';
 import { usePresenceOfStreams } from './presence/sse.js';
 import { createRateLimiter } from './rate-limiter.js';
+import { useReadinessCheck } from './readiness-check.js';
 import { createConnectionSlots } from './limits/connection-slots.js';
 import { useOperationLimits } from './limits/operation-limits.js';
+import { useRequestBodyLimit, type BodyLimitContext } from './limits/request-body.js';
 import { useStreamSlots } from './limits/stream-slots.js';
 import { useEndStreamsOfAbortedRequests } from './security/aborted-streams.js';
 import { corsPolicy, useCsrfPrevention } from './security/http.js';
@@ -44,6 +46,7 @@ import { useWellFormedInput } from './security/well-formed-input.js';
 import { schema } from './schema/index.js';
 import { createWebhookSender } from './webhook/sender.js';
 import { withTimeout } from './timeout.js';
+import { answerWithYoga } from './yoga-on-node.js';
 
 export interface RealtimeServer {
   /** http://host:port/graphql, known after start(). */
@@ -138,14 +141,16 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     return viewer;
   }
 
-  const yoga = createYoga<{ viewer?: Viewer | null; requestId?: string }, Context>({
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
     cors: corsPolicy(config.cors),
     batching: { limit: config.limits.batchLimit },
-    maxRequestBodySize: config.limits.maxBodyBytes,
+    // Read and bounded before Yoga sees the request (readBody, useRequestBodyLimit): Yoga's own
+    // limit pipes every body through a web stream, which cost more than the rest of a bare Yoga.
+    maxRequestBodySize: false,
     // GraphiQL subscribes over SSE: the headers editor's Authorization travels with
     // each request, while over WS GraphiQL sends an empty connection_init (4403).
     graphiql: config.graphiql ? { subscriptionsProtocol: 'SSE', title: 'Realtime marketplace API' } : false,
@@ -188,6 +193,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       // Last, where Yoga's own masking would be: the plugins above see errors as they were.
       useErrorMasking(maskError),
       useDropScopeCacheOfStartedSubscriptions(),
+      // After every plugin with an onRequestParse hook, where Yoga's own check ran.
+      useRequestBodyLimit(config.limits.maxBodyBytes),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
@@ -220,7 +227,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     }
     const requestId = validRequestId(request.headers['x-request-id']) ?? randomUUID();
     response.setHeader('x-request-id', requestId);
-    await yoga.handle(request, response, { requestId });
+    await answerWithYoga<ServerContext>(yoga, request, response, { requestId }, config.limits.maxBodyBytes, log);
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.wsMaxPayloadBytes });
@@ -386,6 +393,9 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     },
   };
 }
+
+/** What the HTTP handler (requestId) and graphql-ws (viewer) hand Yoga besides the request. */
+type ServerContext = { viewer?: Viewer | null; requestId?: string } & BodyLimitContext;
 
 /** Yoga's enveloped execute/subscribe travel to graphql-ws as the root value of each operation. */
 type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };

@@ -25,12 +25,21 @@ type Pending = { kind: 'raw'; value: unknown; path: string; depth: number } | { 
 
 const join = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
 
+/** What firstProblem() needs of a document: its argument values and variable definitions. */
+interface DocumentArguments {
+  pending: readonly Pending[];
+  defaults: ReadonlyMap<string, VariableDefinitionNode>;
+}
+
 /**
- * The first argument value (inline or through a variable) the database could
- * not store as sent. Iterative, and each variable is read once, so a hostile
- * document or variable costs time linear in its size and no stack.
+ * Per parsed document (Yoga's parse cache hands the same object for the same
+ * query text): walking the AST cost more than the rest of the check.
  */
-function firstProblem(document: DocumentNode, variables: Record<string, unknown> | null | undefined): Problem | null {
+const argumentsByDocument = new WeakMap<DocumentNode, DocumentArguments>();
+
+function argumentsOf(document: DocumentNode): DocumentArguments {
+  const known = argumentsByDocument.get(document);
+  if (known) return known;
   const defaults = new Map<string, VariableDefinitionNode>();
   const pending: Pending[] = [];
   visit(document, {
@@ -43,6 +52,20 @@ function firstProblem(document: DocumentNode, variables: Record<string, unknown>
       return false;
     },
   });
+  const found = { pending, defaults };
+  argumentsByDocument.set(document, found);
+  return found;
+}
+
+/**
+ * The first argument value (inline or through a variable) the database could
+ * not store as sent. Iterative, and each variable is read once, so a hostile
+ * document or variable costs time linear in its size and no stack.
+ */
+function firstProblem(document: DocumentNode, variables: Record<string, unknown> | null | undefined): Problem | null {
+  const { pending: found, defaults } = argumentsOf(document);
+  if (found.length === 0) return null;
+  const pending = [...found];
   const expanded = new Set<string>();
   while (pending.length > 0) {
     const item = pending.pop()!;
