@@ -9,8 +9,10 @@
  * Scenarios: broadcast (one sendNotification to every user: N different
  * notifications), board (one event to N admins watching activityAdded: the
  * same data for all, where shared execution applies), per-user
- * (notifications round-robin to N users at --rate for --duration s; above
- * 100/s one sendNotification names several users, 100 mutations/s), orders
+ * (notifications round-robin to N users at --rate for --duration s, one
+ * sendNotification to one user per event: the write path is measured too),
+ * per-user-batched (the same events, but above 100/s one sendNotification
+ * names several users, 100 mutations/s: delivery only; not in 'all'), orders
  * (N customers each watching their order while partners post status and
  * location updates at --rate), idle (N connections × --subs subscriptions).
  * --event-rate paces broadcast and board events (0: back to back);
@@ -62,10 +64,10 @@ const DURATION_S = Number(values.duration);
 const EVENT_RATE = Number(values['event-rate']);
 const SHARED = values.shared !== 'false';
 const scenarios = values.scenario === 'all' ? ['broadcast', 'board', 'per-user', 'orders', 'idle'] : values.scenario!.split(',');
-/** The per-user scenario's write rate: faster event rates name several users per sendNotification. */
+/** per-user-batched's write rate: faster event rates name several users per sendNotification. */
 const MUTATIONS_PER_SECOND = 100;
 /** Scenarios whose raw counterpart sends one frame to one socket at --rate. */
-const UNICAST = ['per-user', 'orders'];
+const UNICAST = ['per-user', 'per-user-batched', 'orders'];
 /** Heap (after a full GC) the server keeps per idle connection, set by the idle scenario. */
 let heapPerConnection: number | null = null;
 const backend = values.embedded ? 'embedded' : 'postgres+redis';
@@ -231,7 +233,7 @@ async function graphqlRun(server: ServerProcess, tokens: string[], admin: string
   const send = (userIds: string[] | null) =>
     httpData(server.url, SendNotificationDocument, { input: { ...(userIds ? { userIds } : {}), title: `t:${Date.now()}`, body: 'bench' } }, admin);
 
-  if (scenarios.includes('broadcast') || scenarios.includes('per-user')) {
+  if (scenarios.some((name) => name === 'broadcast' || name.startsWith('per-user'))) {
     const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', tokens, [NOTIFICATION_ADDED], pid);
     // Every connection's subscription is live once a probe broadcast reaches all of them.
     await measure(load, pid, N, 60_000, async () => void (await send(null)));
@@ -239,17 +241,18 @@ async function graphqlRun(server: ServerProcess, tokens: string[], admin: string
       const result = await measure(load, pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => send(null)), { server, label: 'broadcast' });
       rows.push({ scenario: 'broadcast', target: 'graphql', connections: N, expected: N * EVENTS, bytesPerConnection, ...result });
     }
-    if (scenarios.includes('per-user')) {
+    for (const name of scenarios.filter((scenario) => scenario === 'per-user' || scenario === 'per-user-batched')) {
       const total = RATE * DURATION_S;
-      // Each event still reaches one user; above 100/s the writes are batched, so what is measured is delivery, not the mutation path.
-      const perMutation = Math.max(1, Math.ceil(RATE / MUTATIONS_PER_SECOND));
+      // Each event reaches one user. per-user: one mutation per event. per-user-batched: above 100/s the writes
+      // are batched, so what is measured is delivery, not the mutation path.
+      const perMutation = name === 'per-user' ? 1 : Math.max(1, Math.ceil(RATE / MUTATIONS_PER_SECOND));
       const mutations = Math.ceil(total / perMutation);
       const recipients = (m: number) => Array.from({ length: Math.min(perMutation, total - m * perMutation) }, (_, j) => `bench-u${(m * perMutation + j) % N}`);
       const result = await measure(load, pid, total, DURATION_S * 1000 + 60_000, () => paced(mutations, RATE / perMutation, (m) => send(recipients(m))), {
         server,
-        label: 'per-user',
+        label: name,
       });
-      rows.push({ scenario: `per-user ${RATE}/s`, target: 'graphql', connections: N, expected: total, bytesPerConnection, ...result });
+      rows.push({ scenario: `${name} ${RATE}/s`, target: 'graphql', connections: N, expected: total, bytesPerConnection, ...result });
     }
     load.send({ kind: 'close' });
   }

@@ -18,7 +18,7 @@ export interface Config {
   pubsubPrefix: string;
   jwt: JwtConfig;
   limits: Limits;
-  /** How often the relay polls the outbox when no NOTIFY arrives. @default 1000 */
+  /** How often the relay leader looks for newly committed outbox rows (writers do not notify; this process's mutations wake it). @default 10 */
   relayPollMs: number;
   /**
    * Published outbox rows older than this are pruned; a `since` older than it
@@ -292,7 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
       connectionsPerUser: integer(env, 'MAX_CONNECTIONS_PER_USER', 20, 1, 100_000),
       subscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 100_000),
     },
-    relayPollMs: integer(env, 'RELAY_POLL_MS', 1000, 10, 60_000),
+    relayPollMs: integer(env, 'RELAY_POLL_MS', 10, 1, 60_000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     outboxRetentionHours: integer(env, 'OUTBOX_RETENTION_HOURS', 24, 1, 24 * 365),
     subscriberBufferLimit: integer(env, 'SUBSCRIBER_BUFFER_LIMIT', 10_000, 10, 1_000_000),

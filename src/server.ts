@@ -26,6 +26,7 @@ import { useVariableErrorCodes } from './variable-errors.js';
 import { useSharedExecution } from './shared-execution.js';
 import { FanoutGroups } from './fanout-groups.js';
 import { relayLag } from './db/outbox.js';
+import { useWakeRelayAfterMutations } from './pubsub/wake-relay.js';
 import { useDropScopeCacheOfStartedSubscriptions } from './auth/subscription-scope-cache.js';
 import { useErrorMasking } from './error-masking.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
@@ -187,6 +188,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
         observe: observeSubscriptions(metrics),
       }),
       useOperationMetrics(metrics),
+      useWakeRelayAfterMutations(relay),
       useErrorLog(log),
       // After every plugin that wraps stream results (see the file).
       useEndStreamsOfAbortedRequests(),
@@ -217,7 +219,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
       metrics.pubsubStreams.set(pubsub.activeSubscriptions());
       metrics.pubsubChannels.set(pubsub.activeChannels());
       metrics.relayLeader.set(relay.isLeader ? 1 : 0);
-      metrics.relayLag.set(await relayLag(database.db, relay.isLeader ? relay.lastPublishedId : null).catch(() => -1));
+      metrics.relayLag.set(await relayLag(database.db, relay.isLeader ? relay.lastPublishedPosition : null).catch(() => -1));
       let buffered = 0;
       for (const socket of wsServer.clients) buffered += socket.bufferedAmount;
       metrics.outboundBufferBytes.set(buffered);

@@ -34,8 +34,20 @@ describe.each(BACKENDS)('admin activity feed on %s', (backend) => {
   const send = (userId: string, title: string) =>
     httpData(t.url, SendNotificationDocument, { input: { userIds: [userId], kind: 'PAYMENT', priority: 'HIGH', title, body: '' } }, admin);
 
+  /** The newest delivered rows, once the relay has positioned everything committed. */
   async function outboxTail(): Promise<{ id: string; topic: string; payload: unknown }[]> {
-    return t.sql('select id::text, topic, payload from outbox order by id desc limit 5');
+    await relayCaughtUp();
+    return t.sql('select position::text as id, topic, payload from outbox where position is not null order by position desc limit 5');
+  }
+
+  /** Every committed row positioned and published; returns the newest position. */
+  async function relayCaughtUp(): Promise<string> {
+    return eventually(async () => {
+      const [{ unpositioned, last }] = (await t.sql<{ unpositioned: number; last: string }>(
+        'select count(*) filter (where position is null)::int as unpositioned, coalesce(max(position), 0)::text as last from outbox',
+      )) as [{ unpositioned: number; last: string }];
+      return unpositioned === 0 && BigInt(t.server.relay.lastPublishedPosition) >= BigInt(last) ? last : undefined;
+    }, 'the relay to catch up');
   }
 
   beforeAll(async () => {
@@ -86,8 +98,7 @@ describe.each(BACKENDS)('admin activity feed on %s', (backend) => {
     const customer = await newCustomer();
     await send(customer.id, 'before');
     // Everything committed so far is published before we subscribe: nothing old can slip in as if new.
-    const [{ last }] = (await t.sql<{ last: string }>('select max(id)::text as last from outbox')) as [{ last: string }];
-    await eventually(() => (BigInt(t.server.relay.lastPublishedId) >= BigInt(last) ? true : undefined), 'the relay to catch up');
+    await relayCaughtUp();
     const socket = ws(admin);
     await socket.connected;
     const everything = socket.subscribe(ActivityAddedDocument, {});

@@ -120,7 +120,7 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
     await writes;
     await watchTakeOver;
     expect(received).toEqual(Array.from({ length: total }, (_, i) => `n${i + 1}`));
-    console.log(`relay fail-over: the survivor led ${takenOverAfterMs} ms after the SIGKILL (RELAY_POLL_MS=200)`);
+    console.log(`relay fail-over: the survivor led ${takenOverAfterMs} ms after the SIGKILL (RELAY_POLL_MS=20)`);
     expect(await isRelayLeader(survivor)).toBe(true);
     // Nothing repeated after the last one.
     await sqlClient.query(`insert into notifications (user_id, title) values ($1, 'sentinel')`, [userId]);

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
-import { deferred, within } from './support/deferred.js';
+import { deferred } from './support/deferred.js';
 
 describe('the PGlite dialect for kysely', () => {
   let database: DatabaseHandle;
@@ -51,15 +51,6 @@ describe('the PGlite dialect for kysely', () => {
     await expect(transaction).rejects.toThrow('roll back');
     await outside;
     expect(outsideSawRows).toBe(0);
-  });
-
-  it('delivers NOTIFY to a session that listens, after commit', async () => {
-    const session = await database.openSession();
-    const woke = deferred();
-    await session.listen('outbox_wakeup', () => woke.resolve());
-    await database.db.insertInto('notifications').values({ user_id: 'n-user', title: 'wake', body: '' }).execute();
-    await within(woke.promise, 2000, 'the outbox wake-up');
-    await session.close();
   });
 
   it('records migrations so a second run applies nothing', async () => {

@@ -1,6 +1,6 @@
 import type { Db } from './client.js';
 
-/** One outbox row as the activity feed shows it. */
+/** One outbox row as the activity feed shows it; its id is its position, the order it was delivered in. */
 export interface ActivityItem {
   id: string;
   topic: string;
@@ -11,17 +11,17 @@ export interface ActivityItem {
 export interface ActivityPageQuery {
   /** Rows to fetch; callers ask for one more than the page to learn hasNextPage. */
   limit: number;
-  /** Continue with rows older than this id. */
+  /** Continue with rows delivered before this position. */
   beforeId: string | null;
   /** Exact topic, or every topic. */
   topic: string | null;
 }
 
-/** The outbox, newest first. */
+/** The delivered outbox, newest first; rows the relay has not positioned yet are not shown until they are. */
 export async function listActivity(db: Db, query: ActivityPageQuery): Promise<ActivityItem[]> {
-  let select = db.selectFrom('outbox').select(['id', 'topic', 'payload', 'created_at']);
-  if (query.beforeId !== null) select = select.where('id', '<', query.beforeId);
+  let select = db.selectFrom('outbox').select(['position', 'topic', 'payload', 'created_at']).where('position', 'is not', null);
+  if (query.beforeId !== null) select = select.where('position', '<', query.beforeId);
   if (query.topic !== null) select = select.where('topic', '=', query.topic);
-  const rows = await select.orderBy('id', 'desc').limit(query.limit).execute();
-  return rows.map((row) => ({ id: row.id, topic: row.topic, payload: row.payload, createdAt: row.created_at }));
+  const rows = await select.orderBy('position', 'desc').limit(query.limit).execute();
+  return rows.map((row) => ({ id: row.position!, topic: row.topic, payload: row.payload, createdAt: row.created_at }));
 }

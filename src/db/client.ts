@@ -10,14 +10,12 @@ export type Db = Kysely<Database>;
 
 /**
  * One dedicated database session, outside the pool: session advisory locks
- * (relay leadership, migrations) and LISTEN need the same connection for
- * their whole life.
+ * (relay leadership, migrations) need the same connection for their whole life.
  */
 export interface DbSession {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** Runs a script of several statements (migrations). */
   exec(script: string): Promise<void>;
-  listen(channel: string, onNotify: () => void): Promise<void>;
   /** Called once if the session's connection dies; the session is then unusable. */
   onLost(handler: (error: Error) => void): void;
   close(): Promise<void>;
@@ -57,18 +55,12 @@ function openPostgres(connectionString: string): DatabaseHandle {
       client.on('error', markLost);
       client.on('end', () => markLost(new Error('database session ended')));
       await client.connect();
-      const listeners = new Map<string, () => void>();
-      client.on('notification', (message) => listeners.get(message.channel)?.());
       return {
         async query<R>(text: string, params: unknown[] = []) {
           return (await client.query(text, params)).rows as R[];
         },
         async exec(script) {
           await client.query(script);
-        },
-        async listen(channel, onNotify) {
-          listeners.set(channel, onNotify);
-          await client.query(`listen ${pg.escapeIdentifier(channel)}`);
         },
         onLost(handler) {
           lostHandler = handler;
@@ -93,24 +85,16 @@ async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (value: string) => value } });
   const mutex = new Mutex();
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite, mutex) });
-  let closed = false;
   return {
     kind: 'pglite',
     db,
     async openSession() {
-      const unsubscribers: (() => Promise<void>)[] = [];
       return {
         query: <R>(text: string, params: unknown[] = []) =>
           mutex.run(async () => (await pglite.query<R>(text, params)).rows),
         exec: (script) => mutex.run(async () => void (await pglite.exec(script))),
-        async listen(channel, onNotify) {
-          unsubscribers.push(await mutex.run(() => pglite.listen(channel, onNotify)));
-        },
         onLost() {},
-        async close() {
-          if (closed) return;
-          await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe()));
-        },
+        async close() {},
       };
     },
     async ping() {
@@ -118,7 +102,6 @@ async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
     },
     async close() {
       await db.destroy();
-      closed = true;
       await mutex.run(() => pglite.close());
     },
   };

@@ -124,7 +124,7 @@ export async function createNotifications(db: Executor, recipients: readonly str
     select recipient.id, ${content.kind}, ${content.priority}, ${content.title}, ${content.body}, ${data}::jsonb
     from (${recipientIds}) as recipient (id)
     where notification_wanted(recipient.id, ${content.kind}, ${content.priority})
-    order by recipient.id
+    order by notification_lock_bucket(recipient.id), recipient.id
   `.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }

@@ -54,13 +54,8 @@ export async function insertOrder(db: Db, order: { customerId: string; descripti
     .executeTakeFirstOrThrow();
 }
 
-/**
- * Reads the order for a change and locks it until the transaction ends. The
- * event lock comes first, as for every writer of orders, so this lock order
- * cannot deadlock with a multi-row update.
- */
+/** Reads the order for a change and locks it until the transaction ends. */
 export async function lockOrder(trx: Db, id: string): Promise<OrderRow | undefined> {
-  await sql`select event_order_lock()`.execute(trx);
   return trx.selectFrom('orders').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 

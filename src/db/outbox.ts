@@ -1,22 +1,57 @@
 import { sql } from 'kysely';
 import type { OutboxEvent } from '../pubsub/topics.js';
-import type { Db } from './client.js';
+import type { Db, DbSession } from './client.js';
 
-/** Outbox rows after `afterId`, oldest first, as the events they become. */
-export async function readOutboxAfter(db: Db, afterId: string, limit: number): Promise<OutboxEvent<unknown>[]> {
-  const rows = await db
-    .selectFrom('outbox')
-    .select(['id', 'topic', 'payload', 'created_at'])
-    .where('id', '>', afterId)
-    .orderBy('id', 'asc')
-    .limit(limit)
-    .execute();
-  return rows.map((row) => ({ id: row.id, topic: row.topic, payload: row.payload, createdAt: new Date(row.created_at).toISOString() }));
+/**
+ * Outbox rows travel as events whose `id` is their position: the delivery order
+ * the relay gave them (see the concurrent-event-writers migration).
+ */
+interface PositionedRow {
+  position: string;
+  topic: string;
+  payload: unknown;
+  created_at: Date | string;
 }
 
-export async function lastPublishedOutboxId(db: Db): Promise<string> {
-  const row = await db.selectFrom('outbox_relay').select('last_published_id').where('id', '=', 1).executeTakeFirst();
-  return row?.last_published_id ?? '0';
+function asEvent(row: PositionedRow): OutboxEvent<unknown> {
+  return { id: row.position, topic: row.topic, payload: row.payload, createdAt: new Date(row.created_at).toISOString() };
+}
+
+/** Positioned rows after `afterPosition`, in delivery order, as the events they become. */
+export async function readOutboxAfter(db: Db, afterPosition: string, limit: number): Promise<OutboxEvent<unknown>[]> {
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['position', 'topic', 'payload', 'created_at'])
+    .where('position', '>', afterPosition)
+    .orderBy('position', 'asc')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => asEvent({ ...row, position: row.position! }));
+}
+
+/**
+ * Gives up to `limit` committed rows without a position the next positions, in
+ * id order, and returns them in that order. The relay leader's job, on the
+ * session that holds its leadership: one caller at a time.
+ */
+export async function takeOutboxPositions(session: DbSession, limit: number): Promise<OutboxEvent<unknown>[]> {
+  const rows = await session.query<PositionedRow>(
+    'select position::text as position, topic, payload, created_at from outbox_take_positions($1)',
+    [limit],
+  );
+  rows.sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
+  return rows.map(asEvent);
+}
+
+/** The newest position handed out, '0' before the first. */
+export async function lastOutboxPosition(session: DbSession): Promise<string> {
+  const [row] = await session.query<{ position: string }>('select coalesce(max(position), 0)::text as position from outbox where position is not null');
+  return row?.position ?? '0';
+}
+
+export async function lastPublishedOutboxPosition(db: Db): Promise<string> {
+  const row = await db.selectFrom('outbox_relay').select('last_published_position').where('id', '=', 1).executeTakeFirst();
+  return row?.last_published_position ?? '0';
 }
 
 /**
@@ -28,8 +63,8 @@ export async function pruneOutbox(db: Db, publishedUpTo: string, retentionHours:
     delete from outbox
     where id in (
       select id from outbox
-      where id <= ${publishedUpTo} and created_at < now() - make_interval(hours => ${retentionHours})
-      order by id
+      where position <= ${publishedUpTo} and created_at < now() - make_interval(hours => ${retentionHours})
+      order by position
       limit ${limit}
     )
   `.execute(db);
@@ -37,13 +72,17 @@ export async function pruneOutbox(db: Db, publishedUpTo: string, retentionHours:
 }
 
 /**
- * How many committed events the relay has not published yet (by id distance):
- * against the leader's own count when given, else the recorded progress (which trails it by up to a poll).
+ * How many committed events the relay has not published yet: rows without a
+ * position, plus positioned rows past the leader's own count when given, else
+ * past the recorded progress (which trails it by up to a poll).
  */
-export async function relayLag(db: Db, publishedId: string | null = null): Promise<number> {
-  const published = publishedId === null ? sql`(select last_published_id from outbox_relay where id = 1)` : sql`${publishedId}::bigint`;
+export async function relayLag(db: Db, publishedPosition: string | null = null): Promise<number> {
+  const published = publishedPosition === null ? sql`(select last_published_position from outbox_relay where id = 1)` : sql`${publishedPosition}::bigint`;
   const row = await sql<{ lag: number }>`
-    select (coalesce((select max(id) from outbox), 0) - ${published})::int as lag
+    select (
+      (select count(*) from outbox where position is null)
+      + greatest(coalesce((select max(position) from outbox where position is not null), 0) - ${published}, 0)
+    )::int as lag
   `.execute(db);
   return row.rows[0]?.lag ?? 0;
 }

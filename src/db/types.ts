@@ -39,12 +39,14 @@ export interface OutboxTable {
   id: Id;
   topic: string;
   payload: unknown;
+  /** The delivery order, given by the relay once the row has committed; null until then. */
+  position: ColumnType<string | null, never, string>;
   created_at: CreatedAt;
 }
 
 export interface OutboxRelayTable {
   id: number;
-  last_published_id: ColumnType<string, never, string>;
+  last_published_position: ColumnType<string, never, string>;
   updated_at: UpdatedAt;
 }
 
@@ -76,7 +78,7 @@ export interface WebhookDeliveriesTable {
 
 export interface WebhookCursorTable {
   id: number;
-  last_notification_id: ColumnType<string, never, string>;
+  last_outbox_position: ColumnType<string, never, string>;
 }
 
 export type ConversationKindName = 'ORDER' | 'DIRECT';

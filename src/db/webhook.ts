@@ -15,31 +15,35 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Takes on the notifications committed since the cursor: one pending delivery
- * each, due OFFLINE_DELAY_S after creation. Already read or too old to send:
- * not taken on. Returns how many notifications it looked at (0: caught up).
+ * Takes on the notifications delivered since the cursor, a position in the
+ * outbox (positions never go back, unlike ids, which concurrent writers commit
+ * out of order): one pending delivery each, due OFFLINE_DELAY_S after
+ * creation. Already read or too old to send: not taken on. Returns how many
+ * outbox rows it looked at (0: caught up).
  */
 export async function enqueueNewNotifications(db: Db, options: { delayS: number; giveUpS: number; batch: number }): Promise<number> {
   return db.transaction().execute(async (trx) => {
     // The row lock makes concurrent processes take turns; ON CONFLICT would absorb a race anyway.
-    const cursor = await sql<{ last: string }>`select last_notification_id::text as last from webhook_cursor where id = 1 for update`.execute(trx);
+    const cursor = await sql<{ last: string }>`select last_outbox_position::text as last from webhook_cursor where id = 1 for update`.execute(trx);
     const after = cursor.rows[0]?.last ?? '0';
     const scanned = await sql<{ last: string | null; scanned: number }>`
-      select max(id)::text as last, count(*)::int as scanned
-      from (select id from notifications where id > ${after} order by id limit ${options.batch}) as batch
+      select max(position)::text as last, count(*)::int as scanned
+      from (select position from outbox where position > ${after} order by position limit ${options.batch}) as batch
     `.execute(trx);
     const { last, scanned: count } = scanned.rows[0]!;
     if (last === null) return 0;
     await sql`
       insert into webhook_deliveries (notification_id, next_attempt_at)
-      select id, created_at + ${options.delayS}::float8 * interval '1 second'
-      from notifications
-      where id > ${after} and id <= ${last}
-        and read_at is null
-        and created_at > now() - ${options.giveUpS}::float8 * interval '1 second'
+      select n.id, n.created_at + ${options.delayS}::float8 * interval '1 second'
+      from outbox o
+      join notifications n on n.id = (o.payload ->> 'notificationId')::bigint
+      where o.position > ${after} and o.position <= ${last}
+        and o.topic = 'notification.created'
+        and n.read_at is null
+        and n.created_at > now() - ${options.giveUpS}::float8 * interval '1 second'
       on conflict (notification_id) do nothing
     `.execute(trx);
-    await sql`update webhook_cursor set last_notification_id = ${last} where id = 1`.execute(trx);
+    await sql`update webhook_cursor set last_outbox_position = ${last} where id = 1`.execute(trx);
     return count;
   });
 }

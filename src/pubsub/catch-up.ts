@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.js';
-import { lastPublishedOutboxId, readOutboxAfter } from '../db/outbox.js';
+import { lastPublishedOutboxPosition, readOutboxAfter } from '../db/outbox.js';
 import type { Logger } from '../log.js';
 import type { PubSub } from './index.js';
 import { routeOutboxEvent } from './topics.js';
@@ -9,12 +9,12 @@ const BATCH = 1000;
 /**
  * Redis pub/sub forgets what it could not deliver. When this process's
  * subscriber connection returns after an outage, it reads the outbox from the
- * newest event it had received (or, before the first, from where the relay
+ * newest event it had received (by position) (or, before the first, from where the relay
  * stood when it started) and hands those events to its own subscribers, who
  * drop any they already had. The outbox is the truth.
  */
 export async function catchUpFromOutbox(pubsub: PubSub, db: Db, log: Logger): Promise<void> {
-  const publishedAtStart = await lastPublishedOutboxId(db);
+  const publishedAtStart = await lastPublishedOutboxPosition(db);
   pubsub.setCatchUp(async (deliverLocally) => {
     const from = pubsub.outboxWatermark ?? publishedAtStart;
     let after = from;

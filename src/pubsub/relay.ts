@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { DatabaseHandle, DbSession } from '../db/client.js';
 import type { PubSub } from './index.js';
-import { pruneOutbox, readOutboxAfter } from '../db/outbox.js';
+import { lastOutboxPosition, pruneOutbox, readOutboxAfter, takeOutboxPositions } from '../db/outbox.js';
+import type { OutboxEvent } from './topics.js';
 
 /** Any fixed number; the relay leader of a cluster is whoever holds this session lock. */
 const RELAY_LOCK_KEY = 7_263_540_002;
@@ -13,12 +14,14 @@ const PRUNE_EVERY_MS = 60_000;
  * a record per batch cost a committed write per mutation under load.
  */
 const PROGRESS_SAVE_MS = 200;
+/** How often a follower tries to take over: a dead leader's events wait at most this long (plus its session's end). */
+const FOLLOWER_POLL_MS = 500;
 
 export interface RelayOptions {
   database: DatabaseHandle;
   pubsub: PubSub;
   log: Logger;
-  /** Poll interval: a lost NOTIFY costs at most this much delay. */
+  /** How often the leader looks for committed rows without a position (writers do not notify). */
   pollMs: number;
   /** Published rows older than this many hours are pruned by the leader. */
   retentionHours: number;
@@ -28,30 +31,35 @@ export interface RelayOptions {
 
 export interface Relay {
   readonly isLeader: boolean;
-  /** Id of the newest outbox row this process has published (as leader). */
-  readonly lastPublishedId: string;
+  /** Position of the newest outbox event this process has published (as leader). */
+  readonly lastPublishedPosition: string;
   start(): void;
+  /** Looks at the outbox now instead of at the next poll: this process just committed events. */
+  wake(): void;
   /** Publishes what is committed (when leader), then releases leadership. */
   stop(): Promise<void>;
 }
 
 /**
  * Outbox → PubSub. Every process runs one; the one holding the advisory lock
- * publishes, in id order (= commit order, see event_order_lock), a batch per
- * PubSub message, and records how far it got. A new leader resumes from that
- * record; events it repeats are dropped by subscribers, which remember the
- * last id they saw.
+ * is the leader. It gives committed rows without a position the next positions
+ * (outbox_take_positions: per key that is commit order), publishes them as one
+ * PubSub message per batch, and records how far it got. A new leader first
+ * republishes what was positioned after that record; events it repeats are
+ * dropped by subscribers, which remember the last position they saw.
  */
 export function createRelay({ database, pubsub, log, pollMs, retentionHours, onPublished }: RelayOptions): Relay {
   let lastPrunedAt = 0;
   let session: DbSession | null = null;
   let leader = false;
-  let lastPublishedId = '0';
+  let lastPublishedPosition = '0';
+  /** The newest position handed out: positioned rows after lastPublishedPosition are published before new ones are taken. */
+  let positionedUpTo = '0';
   /** What outbox_relay holds, and when it was written. */
-  let savedId = '0';
+  let savedPosition = '0';
   let savedAt = 0;
   let running = false;
-  let wake: (() => void) | null = null;
+  let wakeUp: (() => void) | null = null;
   let wokenEarly = false;
   /** Set while the PubSub refuses publishes: wake-ups then wait for the next poll instead of hammering it. */
   let pubsubDown = false;
@@ -59,7 +67,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
 
   const signal = () => {
     wokenEarly = true;
-    wake?.();
+    wakeUp?.();
   };
 
   const loseSession = (why: string) => {
@@ -83,17 +91,28 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
   async function tryLead(current: DbSession): Promise<void> {
     const [row] = await current.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [RELAY_LOCK_KEY]);
     if (!row?.locked) return;
-    await current.listen('outbox_wakeup', signal);
-    const [state] = await current.query<{ last_published_id: string }>('select last_published_id::text from outbox_relay where id = 1');
-    lastPublishedId = state?.last_published_id ?? '0';
-    savedId = lastPublishedId;
+    const [state] = await current.query<{ position: string }>('select last_published_position::text as position from outbox_relay where id = 1');
+    lastPublishedPosition = state?.position ?? '0';
+    savedPosition = lastPublishedPosition;
+    positionedUpTo = await lastOutboxPosition(current);
     leader = true;
-    log.info({ lastPublishedId }, 'relay is the leader');
+    log.info({ lastPublishedPosition, positionedUpTo }, 'relay is the leader');
+  }
+
+  /** What to publish next: what an earlier leader (or a failed publish) left positioned, else new positions. */
+  async function nextBatch(current: DbSession): Promise<OutboxEvent<unknown>[]> {
+    if (lastPublishedPosition !== positionedUpTo) {
+      const left = await readOutboxAfter(database.db, lastPublishedPosition, BATCH_SIZE);
+      if (left.length > 0) return left;
+    }
+    const taken = await takeOutboxPositions(current, BATCH_SIZE);
+    if (taken.length > 0) positionedUpTo = taken[taken.length - 1]!.id;
+    return taken;
   }
 
   async function publishPending(current: DbSession): Promise<void> {
     for (;;) {
-      const events = await readOutboxAfter(database.db, lastPublishedId, BATCH_SIZE);
+      const events = await nextBatch(current);
       if (events.length === 0) return;
       const last = events[events.length - 1]!.id;
       try {
@@ -106,7 +125,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       }
       if (pubsubDown) log.info('relay publishes again');
       pubsubDown = false;
-      lastPublishedId = last;
+      lastPublishedPosition = last;
       if (onPublished) for (const event of events) onPublished(event.topic);
       await saveProgress(current, false);
       if (events.length < BATCH_SIZE) return;
@@ -117,10 +136,10 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
   }
 
   async function saveProgress(current: DbSession, now: boolean): Promise<void> {
-    if (lastPublishedId === savedId || (!now && Date.now() - savedAt < PROGRESS_SAVE_MS)) return;
-    const id = lastPublishedId;
-    await current.query('update outbox_relay set last_published_id = $1, updated_at = now() where id = 1', [id]);
-    savedId = id;
+    if (lastPublishedPosition === savedPosition || (!now && Date.now() - savedAt < PROGRESS_SAVE_MS)) return;
+    const position = lastPublishedPosition;
+    await current.query('update outbox_relay set last_published_position = $1, updated_at = now() where id = 1', [position]);
+    savedPosition = position;
     savedAt = Date.now();
   }
 
@@ -133,7 +152,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       if (leader) await saveProgress(current, false);
       if (leader && Date.now() - lastPrunedAt > PRUNE_EVERY_MS) {
         lastPrunedAt = Date.now();
-        const pruned = await pruneOutbox(database.db, lastPublishedId, retentionHours);
+        const pruned = await pruneOutbox(database.db, lastPublishedPosition, retentionHours);
         if (pruned > 0) log.info({ pruned, retentionHours }, 'pruned published outbox rows');
       }
     } catch (error) {
@@ -146,16 +165,18 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     while (running) {
       wokenEarly = false;
       await tick();
-      if (!running || (wokenEarly && !pubsubDown)) continue;
+      if (!running || (wokenEarly && !pubsubDown && leader)) continue;
+      // Followers only try for leadership: no need to ask as often as the leader polls.
+      const waitMs = leader ? pollMs : Math.max(pollMs, FOLLOWER_POLL_MS);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        wake = () => {
-          if (pubsubDown) return;
+        const timer = setTimeout(resolve, waitMs);
+        wakeUp = () => {
+          if (pubsubDown || !leader) return;
           clearTimeout(timer);
           resolve();
         };
       });
-      wake = null;
+      wakeUp = null;
     }
   }
 
@@ -163,17 +184,19 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     get isLeader() {
       return leader;
     },
-    get lastPublishedId() {
-      return lastPublishedId;
+    get lastPublishedPosition() {
+      return lastPublishedPosition;
     },
     start() {
       if (running) return;
       running = true;
       loop = run();
     },
+    wake: signal,
     async stop() {
       running = false;
-      wake?.();
+      wokenEarly = true;
+      wakeUp?.();
       await loop;
       if (session && leader) await publishPending(session).catch(() => {});
       if (session && leader) await saveProgress(session, true).catch(() => {});

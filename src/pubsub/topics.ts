@@ -6,7 +6,7 @@ import type { OrderStatusName } from '../db/types.js';
  * a topic plus a key, e.g. `notification.created:<userId>`.
  */
 
-/** An outbox row as it travels: `id` is the outbox id, increasing in commit order. */
+/** An outbox row as it travels: `id` is its position, increasing in delivery order (per key, commit order). */
 export interface OutboxEvent<Payload> {
   id: string;
   topic: string;

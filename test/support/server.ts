@@ -47,7 +47,7 @@ function testEnv(): Record<string, string> {
     JWT_SECRET: TEST_JWT_SECRET,
     HOST: '127.0.0.1',
     PORT: '0',
-    RELAY_POLL_MS: '200',
+    RELAY_POLL_MS: '20',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PUBSUB_PREFIX: `t${randomBytes(4).toString('hex')}:`,
   };
