@@ -3,6 +3,12 @@ import { sendNodeResponse } from '@whatwg-node/server';
 import { readBody, type BodyLimitContext } from './limits/request-body.js';
 import type { Logger } from './log.js';
 
+/** What this needs of a Yoga instance (`createYoga()` returns one). */
+interface NodeAdapter<TServerContext> {
+  handleNodeRequestAndResponse(request: IncomingMessage, response: ServerResponse, context: TServerContext & { req: IncomingMessage; res: ServerResponse }): Response | Promise<Response>;
+  readonly fetchAPI: { Response: typeof Response };
+}
+
 /**
  * Answers one node:http request with Yoga, at less CPU per request than
  * `yoga(request, response)` (measured with bench/http.ts):
@@ -16,12 +22,6 @@ import type { Logger } from './log.js';
  *
  * The request still goes through every Yoga plugin as before.
  */
-/** What this needs of a Yoga instance (`createYoga()` returns one). */
-interface NodeAdapter<TServerContext> {
-  handleNodeRequestAndResponse(request: IncomingMessage, response: ServerResponse, context: TServerContext & { req: IncomingMessage; res: ServerResponse }): Response | Promise<Response>;
-  readonly fetchAPI: { Response: typeof Response };
-}
-
 export async function answerWithYoga<TServerContext extends BodyLimitContext>(
   yoga: NodeAdapter<TServerContext>,
   request: IncomingMessage,

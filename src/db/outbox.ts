@@ -36,10 +36,9 @@ export async function readOutboxAfter(db: Db, afterPosition: string, limit: numb
  */
 export async function takeOutboxPositions(session: DbSession, limit: number): Promise<OutboxEvent<unknown>[]> {
   const rows = await session.query<PositionedRow>(
-    'select position::text as position, topic, payload, created_at from outbox_take_positions($1)',
+    'select position::text as position, topic, payload, created_at from outbox_take_positions($1) order by outbox_take_positions.position',
     [limit],
   );
-  rows.sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
   return rows.map(asEvent);
 }
 

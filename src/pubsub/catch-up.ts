@@ -9,8 +9,8 @@ const BATCH = 1000;
 /**
  * Redis pub/sub forgets what it could not deliver. When this process's
  * subscriber connection returns after an outage, it reads the outbox from the
- * newest event it had received (by position) (or, before the first, from where the relay
- * stood when it started) and hands those events to its own subscribers, who
+ * position of the newest event it had received (or, before the first, from
+ * where the relay stood when it started) and hands those events to its own subscribers, who
  * drop any they already had. The outbox is the truth.
  */
 export async function catchUpFromOutbox(pubsub: PubSub, db: Db, log: Logger): Promise<void> {

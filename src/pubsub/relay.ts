@@ -67,7 +67,8 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
   let savedPosition = '0';
   let savedAt = 0;
   let running = false;
-  let wakeUp: (() => void) | null = null;
+  /** While the loop waits between ticks: its timer, and how to end the wait now. */
+  let waiting: { timer: ReturnType<typeof setTimeout>; resume: () => void; woken: boolean } | null = null;
   let wokenEarly = false;
   /** Set while the PubSub refuses publishes: wake-ups then wait for the next poll instead of hammering it. */
   let pubsubDown = false;
@@ -78,8 +79,20 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
 
   const signal = () => {
     wokenEarly = true;
-    wakeUp?.();
+    if (!waiting || waiting.woken || pubsubDown || !leader) return;
+    waiting.woken = true;
+    clearTimeout(waiting.timer);
+    // A short gather: under load, each positioning statement (a committed write) takes many rows, not one.
+    waiting.timer = setTimeout(waiting.resume, Math.min(pollMs, WAKE_GATHER_MS));
   };
+
+  function pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      waiting = { timer: setTimeout(resolve, ms), resume: resolve, woken: false };
+    }).finally(() => {
+      waiting = null;
+    });
+  }
 
   const loseSession = (why: string) => {
     if (leader) log.warn({ why }, 'relay lost leadership');
@@ -180,24 +193,14 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     while (running) {
       wokenEarly = false;
       await tick();
-      if (!running) continue;
+      if (!running) break;
       if (wokenEarly && !pubsubDown && leader) {
         // Woken while it worked: the next batch gathers what commits in the next moment instead of one row per mutation.
         await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, WAKE_GATHER_MS)));
         continue;
       }
       // Followers only try for leadership: no need to ask as often as the leader polls.
-      const waitMs = leader ? idleAwareWait() : Math.max(pollMs, FOLLOWER_POLL_MS);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        wakeUp = () => {
-          if (pubsubDown || !leader) return;
-          clearTimeout(timer);
-          // A short gather: under load, each positioning statement (a committed write) takes many rows, not one.
-          setTimeout(resolve, Math.min(pollMs, WAKE_GATHER_MS));
-        };
-      });
-      wakeUp = null;
+      await pause(leader ? idleAwareWait() : Math.max(pollMs, FOLLOWER_POLL_MS));
     }
   }
 
@@ -219,8 +222,10 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     },
     async stop() {
       running = false;
-      wokenEarly = true;
-      wakeUp?.();
+      if (waiting) {
+        clearTimeout(waiting.timer);
+        waiting.resume();
+      }
       await loop;
       if (session && leader) await publishPending(session).catch(() => {});
       if (session && leader) await saveProgress(session, true).catch(() => {});
