@@ -5,6 +5,7 @@
  *
  *   npm run bench:fanout                              PostgreSQL + Redis, defaults (< 1 min)
  *   npm run bench:fanout -- --embedded --n 5000 --events 10 --scenario broadcast
+ *   npm run bench:fanout -- --tsx --scenario per-user,chat,orders --in-flight 32 --mutations-over ws
  *
  * Scenarios: broadcast (one sendNotification to every user: N different
  * notifications), board (one event to N admins watching activityAdded: the
@@ -14,7 +15,27 @@
  * per-user-batched (the same events, but above 100/s one sendNotification
  * names several users, 100 mutations/s: delivery only; not in 'all'), orders
  * (N customers each watching their order while partners post status and
- * location updates at --rate), idle (N connections × --subs subscriptions).
+ * location updates at --rate), chat (N customers each in a direct
+ * conversation with one of ⌈N/10⌉ agents, at most 100, and watching its
+ * messageAdded; the agents send one sendMessage per event, round-robin over
+ * the N conversations at --rate for --duration s, the body stamped
+ * `t:<epoch ms>`), idle (N connections × --subs subscriptions).
+ * The server runs with SEND_MESSAGE_LIMIT=1000000: sendMessage's per-user
+ * limit (30 per 10 s by default) would refuse the agents' messages.
+ * The unicast scenarios (per-user, per-user-batched, orders, chat) have a raw
+ * counterpart sending one frame to one socket per event at --rate; their rows
+ * show the server's CPU per event (ms).
+ * --in-flight K (0, the default: off): per-user, orders and chat run a second
+ * time, in addition, for the same number of events as fast as the server
+ * answers, K mutations in flight (a closed loop: each answered mutation starts
+ * the next): rows `<scenario> max (K in flight)`, the raw counterpart sending
+ * back to back. Keep K below N, so that no two updates of one order overlap.
+ * --mutations-over ws (default http): the mutations of the measured phases
+ * and their warm-up probes go over graphql-ws connections of this process,
+ * at least 4 in all, spread over the sending users (each opens its own): the
+ * admin (sendNotification is admin-only) gets 4, orders' ⌈N/100⌉ partners and
+ * chat's agents one or more each; rows read `(mutations over graphql-ws)`.
+ * Setup (orders, assignments, conversations) stays on HTTP.
  * --event-rate paces broadcast and board events (0: back to back);
  * --shared false runs the server with SHARED_EXECUTION=false.
  * Results: bench/results/fanout-*.json and a markdown table on stdout.
@@ -26,6 +47,8 @@ import {
   AssignOrderDocument,
   CreateOrderDocument,
   MeDocument,
+  OpenDirectConversationDocument,
+  SendMessageDocument,
   SendNotificationDocument,
   UpdateOrderLocationDocument,
   UpdateOrderStatusDocument,
@@ -33,6 +56,7 @@ import {
 import { httpData } from '../test/support/clients.js';
 import { backendEnv, startServerProcess, token, type ServerProcess } from '../test/support/server.js';
 import { heapUsedAfterGc, inspectorUrlIn, startCpuProfile, writeHeapSnapshot } from './lib/inspector.js';
+import { httpMutations, wsMutations, type Mutations } from './lib/mutations.js';
 import { percentiles, processUsage } from './lib/proc.js';
 
 const { values } = parseArgs({
@@ -47,6 +71,10 @@ const { values } = parseArgs({
     subs: { type: 'string', default: '3' },
     /** Broadcast and board events per second; 0 sends them back to back. */
     'event-rate': { type: 'string', default: '0' },
+    /** Unicast scenarios also run as fast as the server answers with this many mutations in flight; 0: not. */
+    'in-flight': { type: 'string', default: '0' },
+    /** http, or ws: the measured mutations go over graphql-ws connections of this process. */
+    'mutations-over': { type: 'string', default: 'http' },
     /** Runs the server's TypeScript through tsx instead of the build in dist/. */
     tsx: { type: 'boolean', default: false },
     /** false: the server executes each event once per subscriber (SHARED_EXECUTION=false). */
@@ -62,21 +90,35 @@ const EVENTS = Number(values.events);
 const RATE = Number(values.rate);
 const DURATION_S = Number(values.duration);
 const EVENT_RATE = Number(values['event-rate']);
+const IN_FLIGHT = Number(values['in-flight']);
 const SHARED = values.shared !== 'false';
-const scenarios = values.scenario === 'all' ? ['broadcast', 'board', 'per-user', 'orders', 'idle'] : values.scenario!.split(',');
+const scenarios = values.scenario === 'all' ? ['broadcast', 'board', 'per-user', 'orders', 'chat', 'idle'] : values.scenario!.split(',');
+if (!['http', 'ws'].includes(values['mutations-over']!)) throw new Error(`--mutations-over is http or ws, not ${values['mutations-over']}`);
+if (!Number.isInteger(IN_FLIGHT) || IN_FLIGHT < 0) throw new Error(`--in-flight is a whole number, not ${values['in-flight']}`);
+const OVER_WS = values['mutations-over'] === 'ws';
+/** Added to the label of every graphql row whose mutations went over graphql-ws. */
+const MUTATIONS_LABEL = OVER_WS ? '(mutations over graphql-ws)' : '';
+/** graphql-ws connections of this process that carry the mutations, at least, with --mutations-over ws. */
+const WS_MUTATION_SOCKETS = 4;
 /** per-user-batched's write rate: faster event rates name several users per sendNotification. */
 const MUTATIONS_PER_SECOND = 100;
 /** Scenarios whose raw counterpart sends one frame to one socket at --rate. */
-const UNICAST = ['per-user', 'per-user-batched', 'orders'];
+const UNICAST = ['per-user', 'per-user-batched', 'orders', 'chat'];
+/** Unicast scenarios with one mutation per event: --in-flight runs them in a closed loop too. */
+const CLOSED_LOOP = ['per-user', 'orders', 'chat'];
 /** Heap (after a full GC) the server keeps per idle connection, set by the idle scenario. */
 let heapPerConnection: number | null = null;
 const backend = values.embedded ? 'embedded' : 'postgres+redis';
+/** Events of a unicast scenario's run. */
+const TOTAL = RATE * DURATION_S;
 
 const NOTIFICATION_ADDED = 'subscription { notificationAdded { id title body createdAt } }';
 const UNREAD_COUNT = 'subscription { unreadCountChanged }';
 const ORDER_UPDATED = 'subscription { orderUpdated { id status updatedAt } }';
 const ACTIVITY_ADDED = 'subscription { activityAdded { id topic summary occurredAt } }';
 const ORDER_TRACKING = 'subscription ($orderId: ID) { orderUpdated(orderId: $orderId) { id status updatedAt lastLocation { latitude longitude } } }';
+/** With since (the conversation's first message), a message sent before the subscription went live is replayed, not lost. */
+const MESSAGE_ADDED = 'subscription ($conversationId: ID!, $since: ID) { messageAdded(conversationId: $conversationId, since: $since) { id body createdAt sender { id displayName } } }';
 /** The partner's steps after assignment; a location update follows the order's status otherwise. */
 const STATUS_STEPS = ['CONFIRMED', 'PICKED_UP', 'IN_PROGRESS', 'READY', 'OUT_FOR_DELIVERY'] as const;
 
@@ -104,25 +146,39 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let failedActions = 0;
 let firstFailure: unknown = null;
 
+type Action = (index: number) => Promise<unknown> | void;
+
+/** Runs one action; a failure is counted, not thrown. */
+function attempt(act: Action, index: number): Promise<unknown> {
+  return Promise.resolve(act(index)).catch((error: unknown) => {
+    failedActions += 1;
+    firstFailure ??= error;
+  });
+}
+
 /** Runs `count` actions at `perSecond` (all in flight as due), or one after another when perSecond is 0. */
-async function paced(count: number, perSecond: number, act: (index: number) => Promise<unknown> | void): Promise<void> {
+async function paced(count: number, perSecond: number, act: Action): Promise<void> {
   const started = performance.now();
   const inFlight: Promise<unknown>[] = [];
-  const counted = (index: number) =>
-    Promise.resolve(act(index)).catch((error: unknown) => {
-      failedActions += 1;
-      firstFailure ??= error;
-    });
   for (let i = 0; i < count; i += 1) {
     if (perSecond <= 0) {
-      await counted(i);
+      await attempt(act, i);
       continue;
     }
     const wait = started + (i * 1000) / perSecond - performance.now();
     if (wait > 1) await sleep(wait);
-    inFlight.push(counted(i));
+    inFlight.push(attempt(act, i));
   }
   await Promise.all(inFlight);
+}
+
+/** Runs `count` actions as fast as they finish, `inFlight` at a time: each finished one starts the next. */
+async function closedLoop(count: number, inFlight: number, act: Action): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await attempt(act, next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
 }
 
 /** Runs `act` for 0..count-1, `concurrency` at a time. */
@@ -135,7 +191,10 @@ async function inBatches<T>(count: number, concurrency: number, act: (index: num
 }
 
 interface Row {
+  /** The key a graphql row and its raw counterpart share. */
   scenario: string;
+  /** How this run differs, printed after the scenario: e.g. `(mutations over graphql-ws)`. */
+  variant?: string;
   target: 'graphql' | 'raw ws';
   connections: number;
   deliveries: number;
@@ -147,6 +206,18 @@ interface Row {
   bytesPerConnection: number;
   /** Commit → the server's PubSub delivered the event, p50 / p99 (histogram bucket bounds, ms); event-loop delay p99 (ms); GC time. */
   serverLag?: string;
+}
+
+/** What every scenario against our server works with. */
+interface Bench {
+  server: ServerProcess;
+  pid: number;
+  wsUrl: string;
+  /** Of the N customers bench-u0.. */
+  tokens: string[];
+  admin: string;
+  /** How the measured phases send their mutations (--mutations-over). */
+  mutations: Mutations;
 }
 
 async function userTokens(count: number, role: 'customer' | 'admin' = 'customer'): Promise<string[]> {
@@ -163,7 +234,6 @@ async function connectLoad(url: string, mode: 'graphql' | 'raw', tokens: string[
   const bytesPerConnection = Math.round((processUsage(serverPid).rssBytes - before) / tokens.length);
   return { load, bytesPerConnection };
 }
-
 /** Profiles only what is measured (not start-up or connecting), when --profile asks for it. */
 async function profiled(server: { output(): string } | null, label: string): Promise<() => Promise<void>> {
   if (!values.profile || !server) return async () => {};
@@ -226,107 +296,182 @@ async function measure(load: ChildProcess, serverPid: number, expected: number, 
   };
 }
 
-async function graphqlRun(server: ServerProcess, tokens: string[], admin: string): Promise<Row[]> {
-  const pid = server.child.pid!;
-  const rows: Row[] = [];
-  const wsUrl = server.url.replace(/^http/, 'ws');
-  const send = (userIds: string[] | null) =>
-    httpData(server.url, SendNotificationDocument, { input: { ...(userIds ? { userIds } : {}), title: `t:${Date.now()}`, body: 'bench' } }, admin);
+const joined = (...parts: string[]) => parts.filter(Boolean).join(' ');
 
-  if (scenarios.some((name) => name === 'broadcast' || name.startsWith('per-user'))) {
-    const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', tokens, [NOTIFICATION_ADDED], pid);
-    // Every connection's subscription is live once a probe broadcast reaches all of them.
-    await measure(load, pid, N, 60_000, async () => void (await send(null)));
-    if (scenarios.includes('broadcast')) {
-      const result = await measure(load, pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => send(null)), { server, label: 'broadcast' });
-      rows.push({ scenario: 'broadcast', target: 'graphql', connections: N, expected: N * EVENTS, bytesPerConnection, ...result });
-    }
-    for (const name of scenarios.filter((scenario) => scenario === 'per-user' || scenario === 'per-user-batched')) {
-      const total = RATE * DURATION_S;
-      // Each event reaches one user. per-user: one mutation per event. per-user-batched: above 100/s the writes
-      // are batched, so what is measured is delivery, not the mutation path.
-      const perMutation = name === 'per-user' ? 1 : Math.max(1, Math.ceil(RATE / MUTATIONS_PER_SECOND));
-      const mutations = Math.ceil(total / perMutation);
-      const recipients = (m: number) => Array.from({ length: Math.min(perMutation, total - m * perMutation) }, (_, j) => `bench-u${(m * perMutation + j) % N}`);
-      const result = await measure(load, pid, total, DURATION_S * 1000 + 60_000, () => paced(mutations, RATE / perMutation, (m) => send(recipients(m))), {
-        server,
-        label: name,
-      });
-      rows.push({ scenario: `${name} ${RATE}/s`, target: 'graphql', connections: N, expected: total, bytesPerConnection, ...result });
-    }
-    load.send({ kind: 'close' });
-  }
-
-  if (scenarios.includes('board')) {
-    const admins = await userTokens(N, 'admin');
-    const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', admins, [ACTIVITY_ADDED], pid);
-    await measure(load, pid, N, 60_000, async () => void (await send(['bench-u0'])));
-    const result = await measure(load, pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => send(['bench-u0'])), { server, label: 'board' });
-    rows.push({ scenario: 'board', target: 'graphql', connections: N, expected: N * EVENTS, bytesPerConnection, ...result });
-    load.send({ kind: 'close' });
-  }
-
-  if (scenarios.includes('orders')) {
-    const partners = Math.max(1, Math.round(N / 100));
-    const partnerTokens = await Promise.all(
-      Array.from({ length: partners }, (_, j) => token({ sub: `bench-partner-${j}`, role: 'partner', partner_id: `bench-p${j}` }, '2h')),
-    );
-    await Promise.all(partnerTokens.map((jwt) => httpData(server.url, MeDocument, {}, jwt)));
-    const orderIds = await inBatches(N, 50, async (i) => {
-      const { createOrder } = await httpData(server.url, CreateOrderDocument, { input: { description: `bench order ${i}`, totalCents: 2500 } }, tokens[i]!);
-      await httpData(server.url, AssignOrderDocument, { orderId: createOrder.id, partnerId: `bench-p${i % partners}` }, admin);
-      return createOrder.id;
-    });
-    const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', tokens, [ORDER_TRACKING], pid, orderIds.map((orderId) => ({ orderId })));
-    // Every subscription starts with its order's current state: all N have arrived once they are live.
-    await measure(load, pid, N, 60_000, async () => {});
-    const total = RATE * DURATION_S;
-    const steps = new Array<number>(N).fill(0);
-    const result = await measure(
-      load,
-      pid,
-      total,
-      DURATION_S * 1000 + 60_000,
-      () =>
-        paced(total, RATE, (i) => {
-          const k = i % N;
-          const partner = partnerTokens[k % partners]!;
-          const step = steps[k]!;
-          if (i % 5 === 0 && step < STATUS_STEPS.length) {
-            steps[k] = step + 1;
-            return httpData(server.url, UpdateOrderStatusDocument, { orderId: orderIds[k]!, status: STATUS_STEPS[step]! }, partner);
-          }
-          return httpData(server.url, UpdateOrderLocationDocument, { orderId: orderIds[k]!, latitude: 52.5 + (i % 1000) / 10_000, longitude: 13.4 }, partner);
-        }),
-      { server, label: 'orders' },
-    );
-    rows.push({ scenario: `orders ${RATE}/s`, target: 'graphql', connections: N, expected: total, bytesPerConnection, ...result });
-    load.send({ kind: 'close' });
-  }
-
-  if (scenarios.includes('idle')) {
-    const subscriptions = [NOTIFICATION_ADDED, UNREAD_COUNT, ORDER_UPDATED].slice(0, Number(values.subs));
-    const inspector = inspectorUrlIn(server.output());
-    const heapBefore = await heapUsedAfterGc(inspector);
-    const { load, bytesPerConnection } = await connectLoad(wsUrl, 'graphql', tokens, subscriptions, pid);
-    heapPerConnection = Math.round((await heapUsedAfterGc(inspector) - heapBefore) / N);
-    if (values['heap-snapshot']) await writeHeapSnapshot(inspector, values['heap-snapshot']);
-    const usage = processUsage(pid);
-    rows.push({
-      scenario: `idle ×${values.subs} subs`,
-      target: 'graphql',
-      connections: N,
-      deliveries: 0,
-      expected: 0,
-      deliveriesPerSecond: 0,
-      latency: percentiles([]),
-      serverRssMb: Math.round(usage.rssBytes / 1024 / 1024),
-      serverCpuSeconds: 0,
-      bytesPerConnection,
-    });
-    load.send({ kind: 'close' });
+/**
+ * A unicast scenario's rows: one mutation per event at --rate for --duration s, then, with --in-flight K,
+ * the same number of events with K mutations in flight.
+ */
+async function unicastRows(bench: Bench, name: string, load: ChildProcess, bytesPerConnection: number, act: Action): Promise<Row[]> {
+  const run = async (scenario: string, variant: string, label: string, fire: () => Promise<void>): Promise<Row> => ({
+    scenario,
+    variant,
+    target: 'graphql',
+    connections: N,
+    expected: TOTAL,
+    bytesPerConnection,
+    ...(await measure(load, bench.pid, TOTAL, DURATION_S * 1000 + 60_000, fire, { server: bench.server, label })),
+  });
+  const rows = [await run(`${name} ${RATE}/s`, MUTATIONS_LABEL, name, () => paced(TOTAL, RATE, act))];
+  if (IN_FLIGHT > 0) {
+    rows.push(await run(`${name} max`, joined(`(${IN_FLIGHT} in flight)`, MUTATIONS_LABEL), `${name}-max`, () => closedLoop(TOTAL, IN_FLIGHT, act)));
   }
   return rows;
+}
+
+/** sendNotification from the admin: to these users, or with null to everyone. */
+function notify(bench: Bench, userIds: string[] | null): Promise<unknown> {
+  return bench.mutations.mutate(SendNotificationDocument, { input: { ...(userIds ? { userIds } : {}), title: `t:${Date.now()}`, body: 'bench' } }, bench.admin);
+}
+
+/** Each event reaches one user, but above 100/s the writes are batched: what is measured is delivery, not the mutation path. */
+async function perUserBatchedRow(bench: Bench, load: ChildProcess, bytesPerConnection: number): Promise<Row> {
+  const perMutation = Math.max(1, Math.ceil(RATE / MUTATIONS_PER_SECOND));
+  const mutations = Math.ceil(TOTAL / perMutation);
+  const recipients = (m: number) => Array.from({ length: Math.min(perMutation, TOTAL - m * perMutation) }, (_, j) => `bench-u${(m * perMutation + j) % N}`);
+  const result = await measure(load, bench.pid, TOTAL, DURATION_S * 1000 + 60_000, () => paced(mutations, RATE / perMutation, (m) => notify(bench, recipients(m))), {
+    server: bench.server,
+    label: 'per-user-batched',
+  });
+  return { scenario: `per-user-batched ${RATE}/s`, variant: MUTATIONS_LABEL, target: 'graphql', connections: N, expected: TOTAL, bytesPerConnection, ...result };
+}
+
+/** broadcast, per-user and per-user-batched: the N customers watch notificationAdded. */
+async function notificationRows(bench: Bench): Promise<Row[]> {
+  if (!scenarios.some((name) => name === 'broadcast' || name.startsWith('per-user'))) return [];
+  const rows: Row[] = [];
+  await bench.mutations.open([bench.admin]);
+  const { load, bytesPerConnection } = await connectLoad(bench.wsUrl, 'graphql', bench.tokens, [NOTIFICATION_ADDED], bench.pid);
+  // Every connection's subscription is live once a probe broadcast reaches all of them.
+  await measure(load, bench.pid, N, 60_000, async () => void (await notify(bench, null)));
+  if (scenarios.includes('broadcast')) {
+    const result = await measure(load, bench.pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => notify(bench, null)), { server: bench.server, label: 'broadcast' });
+    rows.push({ scenario: 'broadcast', variant: MUTATIONS_LABEL, target: 'graphql', connections: N, expected: N * EVENTS, bytesPerConnection, ...result });
+  }
+  for (const name of scenarios.filter((scenario) => scenario === 'per-user' || scenario === 'per-user-batched')) {
+    if (name === 'per-user') rows.push(...(await unicastRows(bench, name, load, bytesPerConnection, (i) => notify(bench, [`bench-u${i % N}`]))));
+    else rows.push(await perUserBatchedRow(bench, load, bytesPerConnection));
+  }
+  load.send({ kind: 'close' });
+  return rows;
+}
+
+async function boardRows(bench: Bench): Promise<Row[]> {
+  if (!scenarios.includes('board')) return [];
+  await bench.mutations.open([bench.admin]);
+  const admins = await userTokens(N, 'admin');
+  const { load, bytesPerConnection } = await connectLoad(bench.wsUrl, 'graphql', admins, [ACTIVITY_ADDED], bench.pid);
+  await measure(load, bench.pid, N, 60_000, async () => void (await notify(bench, ['bench-u0'])));
+  const result = await measure(load, bench.pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => notify(bench, ['bench-u0'])), { server: bench.server, label: 'board' });
+  load.send({ kind: 'close' });
+  return [{ scenario: 'board', variant: MUTATIONS_LABEL, target: 'graphql', connections: N, expected: N * EVENTS, bytesPerConnection, ...result }];
+}
+
+/** ⌈N/100⌉ partners, each assigned every ⌈N/100⌉th of the N orders (one per customer). */
+async function createOrders(bench: Bench) {
+  const url = bench.server.url;
+  const partners = Math.max(1, Math.round(N / 100));
+  const partnerTokens = await Promise.all(
+    Array.from({ length: partners }, (_, j) => token({ sub: `bench-partner-${j}`, role: 'partner', partner_id: `bench-p${j}` }, '2h')),
+  );
+  await Promise.all(partnerTokens.map((jwt) => httpData(url, MeDocument, {}, jwt)));
+  const orderIds = await inBatches(N, 50, async (i) => {
+    const { createOrder } = await httpData(url, CreateOrderDocument, { input: { description: `bench order ${i}`, totalCents: 2500 } }, bench.tokens[i]!);
+    await httpData(url, AssignOrderDocument, { orderId: createOrder.id, partnerId: `bench-p${i % partners}` }, bench.admin);
+    return createOrder.id;
+  });
+  return { partnerTokens, orderIds };
+}
+
+async function orderRows(bench: Bench): Promise<Row[]> {
+  if (!scenarios.includes('orders')) return [];
+  const { partnerTokens, orderIds } = await createOrders(bench);
+  await bench.mutations.open(partnerTokens);
+  const { load, bytesPerConnection } = await connectLoad(bench.wsUrl, 'graphql', bench.tokens, [ORDER_TRACKING], bench.pid, orderIds.map((orderId) => ({ orderId })));
+  // Every subscription starts with its order's current state: all N have arrived once they are live.
+  await measure(load, bench.pid, N, 60_000, async () => {});
+  const steps = new Array<number>(N).fill(0);
+  const update = (i: number) => {
+    const k = i % N;
+    const partner = partnerTokens[k % partnerTokens.length]!;
+    const step = steps[k]!;
+    if (i % 5 === 0 && step < STATUS_STEPS.length) {
+      steps[k] = step + 1;
+      return bench.mutations.mutate(UpdateOrderStatusDocument, { orderId: orderIds[k]!, status: STATUS_STEPS[step]! }, partner);
+    }
+    return bench.mutations.mutate(UpdateOrderLocationDocument, { orderId: orderIds[k]!, latitude: 52.5 + (i % 1000) / 10_000, longitude: 13.4 }, partner);
+  };
+  const rows = await unicastRows(bench, 'orders', load, bytesPerConnection, update);
+  load.send({ kind: 'close' });
+  return rows;
+}
+
+/** The chat agents: each in ⌈N / agents⌉ conversations, so that no one user sends most messages. */
+const CHAT_AGENTS = Math.max(1, Math.min(100, Math.ceil(N / 10)));
+
+/**
+ * Customer i opens a direct conversation with agent i % agents, who says hello there: the watcher
+ * subscribes since that message.
+ */
+async function openChats(bench: Bench) {
+  const url = bench.server.url;
+  const agentTokens = await Promise.all(Array.from({ length: CHAT_AGENTS }, (_, j) => token({ sub: `bench-agent-${j}`, role: 'customer', name: `Agent ${j}` }, '2h')));
+  await Promise.all(agentTokens.map((jwt) => httpData(url, MeDocument, {}, jwt)));
+  const chats = await inBatches(N, 50, async (i) => {
+    const { openDirectConversation } = await httpData(url, OpenDirectConversationDocument, { userId: `bench-agent-${i % CHAT_AGENTS}` }, bench.tokens[i]!);
+    const { sendMessage } = await httpData(url, SendMessageDocument, { input: { conversationId: openDirectConversation.id, body: 'hello' } }, agentTokens[i % CHAT_AGENTS]!);
+    return { conversationId: openDirectConversation.id, since: sendMessage.id };
+  });
+  return { agentTokens, chats };
+}
+
+async function chatRows(bench: Bench): Promise<Row[]> {
+  if (!scenarios.includes('chat')) return [];
+  const { agentTokens, chats } = await openChats(bench);
+  await bench.mutations.open(agentTokens);
+  const { load, bytesPerConnection } = await connectLoad(bench.wsUrl, 'graphql', bench.tokens, [MESSAGE_ADDED], bench.pid, chats);
+  // Round-robin over the conversations, each message from the conversation's agent.
+  const say = (i: number) => {
+    const k = i % N;
+    return bench.mutations.mutate(SendMessageDocument, { input: { conversationId: chats[k]!.conversationId, body: `t:${Date.now()}` } }, agentTokens[k % CHAT_AGENTS]!);
+  };
+  // A probe message in every conversation: all N subscriptions are live once each has arrived.
+  await measure(load, bench.pid, N, 60_000, async () => void (await inBatches(N, 50, say)));
+  const rows = await unicastRows(bench, 'chat', load, bytesPerConnection, say);
+  load.send({ kind: 'close' });
+  return rows;
+}
+
+async function idleRows(bench: Bench): Promise<Row[]> {
+  if (!scenarios.includes('idle')) return [];
+  const subscriptions = [NOTIFICATION_ADDED, UNREAD_COUNT, ORDER_UPDATED].slice(0, Number(values.subs));
+  const inspector = inspectorUrlIn(bench.server.output());
+  const heapBefore = await heapUsedAfterGc(inspector);
+  const { load, bytesPerConnection } = await connectLoad(bench.wsUrl, 'graphql', bench.tokens, subscriptions, bench.pid);
+  heapPerConnection = Math.round((await heapUsedAfterGc(inspector) - heapBefore) / N);
+  if (values['heap-snapshot']) await writeHeapSnapshot(inspector, values['heap-snapshot']);
+  const usage = processUsage(bench.pid);
+  load.send({ kind: 'close' });
+  return [idleRow('graphql', usage.rssBytes, bytesPerConnection)];
+}
+
+function idleRow(target: Row['target'], rssBytes: number, bytesPerConnection: number): Row {
+  return {
+    scenario: `idle ×${values.subs} subs`,
+    target,
+    connections: N,
+    deliveries: 0,
+    expected: 0,
+    deliveriesPerSecond: 0,
+    latency: percentiles([]),
+    serverRssMb: Math.round(rssBytes / 1024 / 1024),
+    serverCpuSeconds: 0,
+    bytesPerConnection,
+  };
+}
+
+async function graphqlRun(bench: Bench): Promise<Row[]> {
+  return [...(await notificationRows(bench)), ...(await boardRows(bench)), ...(await orderRows(bench)), ...(await chatRows(bench)), ...(await idleRows(bench))];
 }
 
 async function rawRun(): Promise<Row[]> {
@@ -338,29 +483,24 @@ async function rawRun(): Promise<Row[]> {
   const frame = (i: number) =>
     JSON.stringify({ id: '1', type: 'next', payload: { data: { notificationAdded: { id: String(1_000_000 + i), title: `t:${Date.now()}`, body: 'bench', createdAt: new Date().toISOString() } } } });
   const { load, bytesPerConnection } = await connectLoad(url, 'raw', Array.from({ length: N }, () => ''), [], pid);
+  const row = async (scenario: string, expected: number, timeoutMs: number, fire: () => Promise<void>): Promise<Row> => ({
+    scenario,
+    target: 'raw ws',
+    connections: N,
+    expected,
+    bytesPerConnection,
+    ...(await measure(load, pid, expected, timeoutMs, fire)),
+  });
+  const unicast = (i: number) => void raw.send({ kind: 'unicast', index: i, frame: frame(i) });
   for (const scenario of scenarios.filter((name) => name === 'broadcast' || name === 'board')) {
-    const result = await measure(load, pid, N * EVENTS, 60_000, () => paced(EVENTS, EVENT_RATE, (i) => void raw.send({ kind: 'broadcast', frame: frame(i) })));
-    rows.push({ scenario, target: 'raw ws', connections: N, expected: N * EVENTS, bytesPerConnection, ...result });
+    rows.push(await row(scenario, N * EVENTS, 60_000, () => paced(EVENTS, EVENT_RATE, (i) => void raw.send({ kind: 'broadcast', frame: frame(i) }))));
   }
   for (const scenario of scenarios.filter((name) => UNICAST.includes(name))) {
-    const total = RATE * DURATION_S;
-    const result = await measure(load, pid, total, DURATION_S * 1000 + 30_000, () => paced(total, RATE, (i) => void raw.send({ kind: 'unicast', index: i, frame: frame(i) })));
-    rows.push({ scenario: `${scenario} ${RATE}/s`, target: 'raw ws', connections: N, expected: total, bytesPerConnection, ...result });
+    rows.push(await row(`${scenario} ${RATE}/s`, TOTAL, DURATION_S * 1000 + 30_000, () => paced(TOTAL, RATE, unicast)));
+    // The counterpart of --in-flight: as fast as the raw server sends.
+    if (IN_FLIGHT > 0 && CLOSED_LOOP.includes(scenario)) rows.push(await row(`${scenario} max`, TOTAL, DURATION_S * 1000 + 30_000, () => paced(TOTAL, 0, unicast)));
   }
-  if (scenarios.includes('idle')) {
-    rows.push({
-      scenario: `idle ×${values.subs} subs`,
-      target: 'raw ws',
-      connections: N,
-      deliveries: 0,
-      expected: 0,
-      deliveriesPerSecond: 0,
-      latency: percentiles([]),
-      serverRssMb: Math.round(processUsage(pid).rssBytes / 1024 / 1024),
-      serverCpuSeconds: 0,
-      bytesPerConnection,
-    });
-  }
+  if (scenarios.includes('idle')) rows.push(idleRow('raw ws', processUsage(pid).rssBytes, bytesPerConnection));
   load.send({ kind: 'close' });
   raw.send({ kind: 'close' });
   return rows;
@@ -377,7 +517,8 @@ if (Number.isFinite(openFiles) && N + 500 > openFiles) {
 if (!values.tsx) execSync('npm run build --silent', { stdio: 'inherit' });
 const { env, cleanup } = await backendEnv(backend);
 const server = await startServerProcess(
-  { ...env, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_USER: String(N + 10), SHARED_EXECUTION: String(SHARED) },
+  // SEND_MESSAGE_LIMIT: each chat agent sends ⌈events / agents⌉ messages, far above sendMessage's 30 per 10 s.
+  { ...env, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_USER: String(N + 10), SHARED_EXECUTION: String(SHARED), SEND_MESSAGE_LIMIT: '1000000' },
   [
     // The idle scenario reads the heap after a full GC, and --profile the CPU profile, through the inspector, on loopback.
     ...(scenarios.includes('idle') || values.profile ? ['--inspect=127.0.0.1:0'] : []),
@@ -386,26 +527,39 @@ const server = await startServerProcess(
   { compiled: !values.tsx },
 );
 let rows: Row[] = [];
+const mutations = OVER_WS ? wsMutations(server.url, WS_MUTATION_SOCKETS) : httpMutations(server.url);
 try {
   const tokens = await userTokens(N);
   const admin = await token({ sub: 'bench-admin', role: 'admin' }, '2h');
   await httpData(server.url, MeDocument, {}, admin);
-  rows = [...(await graphqlRun(server, tokens, admin)), ...(await rawRun())];
+  rows = [...(await graphqlRun({ server, pid: server.child.pid!, wsUrl: server.url.replace(/^http/, 'ws'), tokens, admin, mutations })), ...(await rawRun())];
 } finally {
+  await mutations.close();
   await server.kill('SIGTERM');
   await cleanup();
 }
 
+/** The server's CPU per event (ms) of a unicast row: each of its deliveries is one event. */
+function cpuPerEvent(row: Row): string {
+  const unicast = UNICAST.some((name) => row.scenario.startsWith(`${name} `));
+  return unicast && row.deliveries ? ((row.serverCpuSeconds * 1000) / row.deliveries).toFixed(3) : '';
+}
+
 const rawByScenario = new Map(rows.filter((row) => row.target === 'raw ws').map((row) => [row.scenario, row]));
-console.log(`\nfan-out on ${backend}, N=${N}, events=${EVENTS}, event rate=${EVENT_RATE || 'back to back'}, rate=${RATE}/s for ${DURATION_S} s, shared execution ${SHARED ? 'on' : 'off'}\n`);
-console.log('| scenario | target | conns | delivered/expected | deliveries/s | ratio to raw | p50 ms | p95 ms | p99 ms | max ms | commit→server p50/p99 ms; loop delay p99 ms; GC | server RSS MB | server CPU s | bytes/conn |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+const inFlightNote = IN_FLIGHT > 0 ? `, then ${IN_FLIGHT} mutations in flight` : '';
+console.log(
+  `\nfan-out on ${backend}, N=${N}, events=${EVENTS}, event rate=${EVENT_RATE || 'back to back'}, rate=${RATE}/s for ${DURATION_S} s${inFlightNote}, mutations over ${OVER_WS ? 'graphql-ws' : 'HTTP'}, shared execution ${SHARED ? 'on' : 'off'}\n`,
+);
+console.log(
+  '| scenario | target | conns | delivered/expected | deliveries/s | ratio to raw | p50 ms | p95 ms | p99 ms | max ms | commit→server p50/p99 ms; loop delay p99 ms; GC | server RSS MB | server CPU s | server CPU ms/event | bytes/conn |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const row of rows) {
   const raw = rawByScenario.get(row.scenario);
   const ratio = raw && row.target === 'graphql' && raw.deliveriesPerSecond ? (row.deliveriesPerSecond / raw.deliveriesPerSecond).toFixed(2) : '';
   const l = row.latency;
   console.log(
-    `| ${row.scenario} | ${row.target} | ${row.connections} | ${row.deliveries}/${row.expected} | ${row.deliveriesPerSecond} | ${ratio} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${row.serverLag ?? ''} | ${row.serverRssMb} | ${row.serverCpuSeconds} | ${row.bytesPerConnection} |`,
+    `| ${joined(row.scenario, row.variant ?? '')} | ${row.target} | ${row.connections} | ${row.deliveries}/${row.expected} | ${row.deliveriesPerSecond} | ${ratio} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${row.serverLag ?? ''} | ${row.serverRssMb} | ${row.serverCpuSeconds} | ${cpuPerEvent(row)} | ${row.bytesPerConnection} |`,
   );
 }
 if (failedActions > 0) console.log(`\n${failedActions} mutations of the measured phases failed; the first: ${String(firstFailure)}`);
@@ -413,6 +567,10 @@ if (heapPerConnection !== null) console.log(`\nidle: the server's heap after a f
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   `bench/results/fanout-${backend}-${N}.json`,
-  JSON.stringify({ at: new Date().toISOString(), backend, N, EVENTS, EVENT_RATE, RATE, DURATION_S, SHARED, failedActions, heapPerConnection, rows }, null, 2),
+  JSON.stringify(
+    { at: new Date().toISOString(), backend, N, EVENTS, EVENT_RATE, RATE, DURATION_S, IN_FLIGHT, mutationsOver: values['mutations-over'], SHARED, failedActions, heapPerConnection, rows },
+    null,
+    2,
+  ),
 );
 process.exit(0);

@@ -10,6 +10,8 @@ export interface Config {
   host: string;
   /** PostgreSQL connection string; absent means embedded PGlite. */
   databaseUrl: string | null;
+  /** Connections this process holds to PostgreSQL (DATABASE_POOL_SIZE); requests beyond it queue for one. @default 10 */
+  databasePoolSize: number;
   /** PGlite data directory, or `memory://` for a throwaway database. @default './.data' */
   dataDir: string;
   /** Redis connection string; absent means an in-process PubSub. */
@@ -265,6 +267,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: text(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     dataDir: text(env, 'DATA_DIR') ?? './.data',
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     pubsubPrefix: text(env, 'PUBSUB_PREFIX') ?? 'rt:',

@@ -8,7 +8,7 @@ describe('the PGlite dialect for kysely', () => {
   let database: DatabaseHandle;
 
   beforeAll(async () => {
-    database = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+    database = await openDatabase({ databaseUrl: null, databasePoolSize: 1, dataDir: 'memory://' });
     await migrate(database);
   });
 

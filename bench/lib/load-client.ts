@@ -31,7 +31,7 @@ let received = 0;
 let latencies: number[] = [];
 let onReceive: (() => void) | null = null;
 
-/** Frames carry their send time as `t:<epoch ms>`, or their commit time as `updatedAt` (orders) or `occurredAt` (activity). */
+/** Frames carry their send time as `t:<epoch ms>` (a notification title, a chat message body), or their commit time as `updatedAt` (orders) or `occurredAt` (activity). */
 function sentAt(text: string): number | null {
   const stamp = /t:(\d{13})/.exec(text);
   if (stamp) return Number(stamp[1]);

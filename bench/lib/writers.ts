@@ -179,7 +179,7 @@ export async function runWriters(options: WritersOptions): Promise<WritersStep[]
   const database = await createDatabase(options.adminUrl);
   let control: pg.Client | undefined;
   try {
-    const handle = await openDatabase({ databaseUrl: database.url, dataDir: '' });
+    const handle = await openDatabase({ databaseUrl: database.url, databasePoolSize: 10, dataDir: '' });
     try {
       await migrate(handle);
     } finally {

@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { Mutex } from './mutex.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { PreparingClient } from './prepared-statements.js';
 import type { Database } from './types.js';
 
 export type Db = Kysely<Database>;
@@ -31,12 +32,12 @@ export interface DatabaseHandle {
 
 const INT8_OID = 20;
 
-export async function openDatabase(options: { databaseUrl: string | null; dataDir: string }): Promise<DatabaseHandle> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPGlite(options.dataDir);
+export async function openDatabase(options: { databaseUrl: string | null; databasePoolSize: number; dataDir: string }): Promise<DatabaseHandle> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.databasePoolSize) : openPGlite(options.dataDir);
 }
 
-function openPostgres(connectionString: string): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5000 });
+function openPostgres(connectionString: string, poolSize: number): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5000, Client: PreparingClient });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -44,7 +45,7 @@ function openPostgres(connectionString: string): DatabaseHandle {
     kind: 'postgres',
     db,
     async openSession() {
-      const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+      const client = new PreparingClient({ connectionString, connectionTimeoutMillis: 5000 });
       let lostHandler: (error: Error) => void = () => {};
       let lost = false;
       const markLost = (error: Error) => {

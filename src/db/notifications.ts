@@ -115,16 +115,20 @@ export interface NotificationContent {
  */
 export async function createNotifications(db: Executor, recipients: readonly string[] | null, content: NotificationContent): Promise<number> {
   const data = content.data === undefined || content.data === null ? null : JSON.stringify(content.data);
-  const recipientIds =
-    recipients === null
-      ? sql<string>`select id from users`
-      : sql<string>`select unnest(${sql.val([...recipients])}::text[])`;
-  const result = await sql`
-    insert into notifications (user_id, kind, priority, title, body, data)
-    select recipient.id, ${content.kind}, ${content.priority}, ${content.title}, ${content.body}, ${data}::jsonb
-    from (${recipientIds}) as recipient (id)
-    where notification_wanted(recipient.id, ${content.kind}, ${content.priority})
-    order by notification_lock_bucket(recipient.id), recipient.id
-  `.execute(db);
+  // One recipient, the most common case, needs no set to order: a plainer statement, planned in a fraction of the time.
+  const result =
+    recipients?.length === 1
+      ? await sql`
+          insert into notifications (user_id, kind, priority, title, body, data)
+          select ${recipients[0]}, ${content.kind}, ${content.priority}, ${content.title}, ${content.body}, ${data}::jsonb
+          where notification_wanted(${recipients[0]}, ${content.kind}, ${content.priority})
+        `.execute(db)
+      : await sql`
+          insert into notifications (user_id, kind, priority, title, body, data)
+          select recipient.id, ${content.kind}, ${content.priority}, ${content.title}, ${content.body}, ${data}::jsonb
+          from (${recipients === null ? sql`select id from users` : sql`select unnest(${sql.val([...recipients])}::text[])`}) as recipient (id)
+          where notification_wanted(recipient.id, ${content.kind}, ${content.priority})
+          order by notification_lock_bucket(recipient.id), recipient.id
+        `.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
