@@ -1,10 +1,10 @@
 import type { Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
-import type { Logger } from './log.js';
+import type { Logger } from './observability/log.js';
 import type { Presence } from './presence/index.js';
 import type { PubSub } from './pubsub/index.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from './limits/rate-limiter.js';
 
 /** Long-lived parts of the server that resolvers use. */
 export interface Services {
@@ -30,4 +30,14 @@ export interface Context {
 export function viewerOf(context: Context): Viewer {
   if (!context.viewer) throw new Error('viewerOf() used on a field without the authenticated scope');
   return context.viewer;
+}
+
+/**
+ * Whether an operation came over HTTP (a query, a mutation or an SSE stream):
+ * those carry Yoga's fetch Request in `request`. graphql-ws operations carry
+ * none (see server.ts onSubscribe).
+ */
+export function overHttp(context: unknown): boolean {
+  const request = (context as { request?: { headers?: { get?: unknown } } } | null)?.request;
+  return typeof request?.headers?.get === 'function';
 }

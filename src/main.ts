@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { signToken } from './auth/token.js';
-import { createLogger } from './log.js';
+import { createLogger } from './observability/log.js';
 import { createServer } from './server.js';
 
 let config: Config;

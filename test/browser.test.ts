@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { exampleUrl, seed, type SeedResult } from '../src/seed.js';
+import { exampleUrl, seed, type SeedResult } from '../src/cli/demo-data.js';
 import { SendMessageDocument, SendNotificationDocument, UpdateOrderLocationDocument, UpdateOrderStatusDocument } from './generated/graphql.js';
 import { ARTIFACTS_DIR, buildExample, chromiumInstalled, CHROMIUM_PATH, launchChromium, routeOffline, serveStatic } from './support/browser.js';
 import { httpData } from './support/clients.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRateLimiter, type RateLimiter } from '../src/rate-limiter.js';
+import { createRateLimiter, type RateLimiter } from '../src/limits/rate-limiter.js';
 import { TEST_REDIS_URL } from './support/server.js';
 
 const limit = { name: 'test', limit: 3, windowMs: 300 };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 
 /**
  * Open connections per user (graphql-ws connections and SSE streams), at most

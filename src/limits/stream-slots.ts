@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable, withEnd } from '../async-iteration.js';
+import { isAsyncIterable, withEnd } from '../delivery/async-iteration.js';
 import type { Context } from '../context.js';
-import { overHttp } from '../transport.js';
+import { overHttp } from '../context.js';
 import type { ConnectionSlots } from './connection-slots.js';
 
 export function tooManyConnections(max: number): GraphQLError {

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { lastSeenOf, saveLastSeen } from '../db/presence.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 import type { PubSub } from '../pubsub/index.js';
 import { redisStore } from './redis-store.js';
 import { inProcessStore, type PresenceState, type PresenceStore, type Transition } from './store.js';

@@ -1,7 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable, withEnd } from '../async-iteration.js';
+import { isAsyncIterable, withEnd } from '../delivery/async-iteration.js';
 import type { Context } from '../context.js';
-import { overHttp } from '../transport.js';
+import { overHttp } from '../context.js';
 import type { Presence } from './index.js';
 
 /**

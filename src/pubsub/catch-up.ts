@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.js';
 import { lastPublishedOutboxPosition, readOutboxAfter } from '../db/outbox.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 import type { PubSub } from './index.js';
 import { routeOutboxEvent } from './topics.js';
 

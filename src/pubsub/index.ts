@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub as InProcessEngine, type PubSubEngine } from 'graphql-subscriptions';
 import { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 import { EventStream } from './event-stream.js';
 import { LocalChannels } from './local-channels.js';
 import {

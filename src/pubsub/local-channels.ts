@@ -1,5 +1,5 @@
 import type { PubSubEngine } from 'graphql-subscriptions';
-import { withTimeout } from '../timeout.js';
+import { withTimeout } from '../basics/timeout.js';
 
 type Listener = (event: unknown) => void;
 

@@ -5,7 +5,7 @@ import { ActivityConnection, ActivityEvent } from '../schema/activity.js';
 import { builder } from '../schema/builder.js';
 import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
 import type { OutboxEvent } from '../pubsub/topics.js';
-import { FANOUT, type FanoutKey } from '../fanout-groups.js';
+import { FANOUT, type FanoutKey } from '../delivery/fanout-groups.js';
 import { closingWith, perEvent } from './streams.js';
 
 const TOPIC_MAX = 100;

@@ -22,11 +22,11 @@ import { findUsers } from '../db/users.js';
 import { badInput, forbidden, notFound, rateLimited } from '../errors.js';
 import type { Channel } from '../pubsub/index.js';
 import { idAfter, type MessageCreated, type OrderChanged, type OutboxEvent, type TypingSignal } from '../pubsub/topics.js';
-import type { RateLimit } from '../rate-limiter.js';
+import type { RateLimit } from '../limits/rate-limiter.js';
 import { builder } from '../schema/builder.js';
 import { Conversation, ConversationConnection, Message, SendMessageInput, TypingEvent } from '../schema/chat.js';
 import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
-import { boundedText, rowId } from '../validate.js';
+import { boundedText, rowId } from '../input/arguments.js';
 import { replayThenLive } from './streams.js';
 import { typingStream } from './typing.js';
 

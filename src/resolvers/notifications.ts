@@ -15,7 +15,7 @@ import { idAfter } from '../pubsub/topics.js';
 import { builder } from '../schema/builder.js';
 import { MarkReadPayload, Notification, NotificationConnection, SendNotificationInput } from '../schema/notifications.js';
 import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
-import { boundedText, rowId } from '../validate.js';
+import { boundedText, rowId } from '../input/arguments.js';
 import { assertResumable, currentThenChanges, replayThenLive } from './streams.js';
 
 const MAX_RECIPIENTS = 10_000;

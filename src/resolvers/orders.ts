@@ -17,8 +17,8 @@ import type { Channel } from '../pubsub/index.js';
 import { builder } from '../schema/builder.js';
 import { CreateOrderInput, Order, OrderConnection, OrderStatus, PartnerEvent } from '../schema/orders.js';
 import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
-import { boundedText, rowId } from '../validate.js';
-import { FANOUT, type FanoutKey } from '../fanout-groups.js';
+import { boundedText, rowId } from '../input/arguments.js';
+import { FANOUT, type FanoutKey } from '../delivery/fanout-groups.js';
 import { boardAudienceOf, canSeeOrder, orderScopeOf, partiesOf } from './order-access.js';
 import { orderChanges, partnerEvents } from './order-streams.js';
 

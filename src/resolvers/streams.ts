@@ -1,4 +1,4 @@
-import { returnThis } from '../async-iteration.js';
+import { returnThis } from '../delivery/async-iteration.js';
 import { resumeExpired } from '../errors.js';
 import type { EventStream } from '../pubsub/event-stream.js';
 

@@ -1,5 +1,5 @@
 import { viewerOf } from '../context.js';
-import { PER_VIEWER } from '../shared-execution.js';
+import { PER_VIEWER } from '../delivery/shared-execution.js';
 import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants } from '../db/chat.js';
 import { orderLoaders } from '../db/orders.js';
 import type { ConversationRow, MessageRow } from '../db/types.js';

@@ -10,7 +10,7 @@ import {
   settleSkipped,
   type ClaimedDelivery,
 } from '../db/webhook.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 import type { Presence } from '../presence/index.js';
 import { payloadOf, postPayload } from './post.js';
 

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
-import { openDatabase } from './client.js';
-import { migrate } from './migrate.js';
+import { openDatabase } from '../db/client.js';
+import { migrate } from '../db/migrate.js';
 
 const config = loadConfig();
 const database = await openDatabase(config);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
-import { exampleUrl, seed, SeedError } from './seed.js';
+import { loadConfig } from '../config.js';
+import { exampleUrl, seed, SeedError } from './demo-data.js';
 
 const { values } = parseArgs({
   options: {

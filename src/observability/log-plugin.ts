@@ -1,7 +1,7 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable } from './async-iteration.js';
-import type { Context } from './context.js';
+import { isAsyncIterable } from '../delivery/async-iteration.js';
+import type { Context } from '../context.js';
 import type { Logger } from './log.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
-import { readBody, type BodyLimitContext } from './limits/request-body.js';
-import type { Logger } from './log.js';
+import { readBody, type BodyLimitContext } from '../limits/request-body.js';
+import type { Logger } from '../observability/log.js';
 
 /** What this needs of a Yoga instance (`createYoga()` returns one). */
 interface NodeAdapter<TServerContext> {

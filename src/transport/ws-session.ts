@@ -3,7 +3,7 @@ import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import type { RawData, WebSocket } from 'ws';
 import { tokenFromAuthorization, TokenError } from '../auth/verify.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 
 /** What these guards need of a graphql-ws connection's `extra`. */
 export interface SessionExtra {

@@ -1,4 +1,4 @@
-import { signToken, type TokenClaims } from './auth/token.js';
+import { signToken, type TokenClaims } from '../auth/token.js';
 
 /**
  * Demo data through the public API, so it works on either backend and while

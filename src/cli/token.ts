@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
-import { signToken, type TokenClaims } from './token.js';
+import { signToken, type TokenClaims } from '../auth/token.js';
 
 const { values } = parseArgs({
   options: {

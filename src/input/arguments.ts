@@ -1,4 +1,4 @@
-import { badInput } from './errors.js';
+import { badInput } from '../errors.js';
 
 const NUMERIC_ID = /^[1-9]\d{0,17}$/;
 
