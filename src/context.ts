@@ -35,7 +35,7 @@ export function viewerOf(context: Context): Viewer {
 /**
  * Whether an operation came over HTTP (a query, a mutation or an SSE stream):
  * those carry Yoga's fetch Request in `request`. graphql-ws operations carry
- * none (see server.ts onSubscribe).
+ * none (see transport/graphql-ws.ts prepareOperation).
  */
 export function overHttp(context: unknown): boolean {
   const request = (context as { request?: { headers?: { get?: unknown } } } | null)?.request;

@@ -19,6 +19,20 @@ export const badInput = (field: string, why: string) => coded('BAD_USER_INPUT', 
 export const rateLimited = (retryAfterMs: number) =>
   coded('RATE_LIMITED', `Too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });
 
+/** A cap frees only when its holder closes something, so the retry hint is a guess for clients that back off. */
+const CAP_RETRY_HINT_MS = 1000;
+
+/** RATE_LIMITED for a cap on things held open (connections, operations), not on a rate. */
+export const capReached = (message: string, limit: number) => coded('RATE_LIMITED', message, { retryAfterMs: CAP_RETRY_HINT_MS, limit });
+
+/** WebSocket close codes of CONTRACT.md besides graphql-ws's own (its `CloseCode`), with their reasons. */
+export const WS_CLOSE = {
+  /** 1001 Going Away: the process stops; clients reconnect elsewhere and resume. */
+  shuttingDown: { code: 1001, reason: 'Server shutting down' },
+  /** 1013 Try Again Later: a slow consumer. */
+  slowConsumer: { code: 1013, reason: 'Slow consumer' },
+} as const;
+
 /** A subscriber whose unread events passed the buffer limit; its WebSocket is closed with 1013. */
 export const slowConsumer = () => coded('SLOW_CONSUMER', 'The client stopped reading; its subscription was dropped');
 

@@ -3,27 +3,19 @@ import {
   ActivityAddedDocument,
   ActivityDocument,
   MarkAllReadDocument,
-  MeDocument,
   SendNotificationDocument,
   UnreadCountChangedDocument,
 } from './generated/graphql.js';
-import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
+import { errorCode, giveSseTimeToSubscribe, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { newPeople, person } from './support/world.js';
 
 describe.each(BACKENDS)('admin activity feed on %s', (backend) => {
   let t: TestServer;
   let admin: string;
   const sockets: WsConnection[] = [];
-  let userCounter = 0;
-
-  async function newCustomer(): Promise<{ id: string; token: string }> {
-    userCounter += 1;
-    const id = `act-customer-${userCounter}`;
-    const jwt = await token({ sub: id, role: 'customer', name: `Customer ${userCounter}` });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, token: jwt };
-  }
+  const newCustomer = newPeople(() => t, 'act').customer;
 
   function ws(jwt: string): WsConnection {
     const connection = wsConnect(t.url, { authorization: `Bearer ${jwt}` });
@@ -52,8 +44,7 @@ describe.each(BACKENDS)('admin activity feed on %s', (backend) => {
 
   beforeAll(async () => {
     t = await startTestServer(backend);
-    admin = await token({ sub: 'act-admin', role: 'admin', name: 'Ada' });
-    await httpData(t.url, MeDocument, {}, admin);
+    admin = (await person(t, 'act-admin', 'admin', { name: 'Ada' })).token;
   });
 
   afterAll(async () => {
@@ -107,7 +98,7 @@ describe.each(BACKENDS)('admin activity feed on %s', (backend) => {
     const overSse = sse.subscribe(ActivityAddedDocument, { topic: 'notification.created' });
     // A state subscription answers at once: after it, the activity subscriptions on this socket are set up too.
     await socket.subscribe(UnreadCountChangedDocument).next();
-    await new Promise((resolve) => setTimeout(resolve, 200)); // SSE has no ack; give its subscribe a moment
+    await giveSseTimeToSubscribe();
 
     await send(customer.id, 'after');
     await httpData(t.url, MarkAllReadDocument, {}, customer.token);

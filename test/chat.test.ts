@@ -6,7 +6,6 @@ import {
   ChatConversationsDocument,
   ChatUnreadDocument,
   MarkConversationReadDocument,
-  MeDocument,
   MessageAddedDocument,
   OpenDirectConversationDocument,
   OrderConversationDocument,
@@ -18,50 +17,37 @@ import {
   type TypingSubscription,
 } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
+import { eventually } from './support/deferred.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { newPeople, openDirect, type Person } from './support/world.js';
 
 /** Short, so lapses are awaited as events within a test, never as 5 s sleeps. */
 const TYPING_LAPSE_MS = 1000;
 
-interface TestUser {
-  id: string;
-  token: string;
-}
-
 describe.each(BACKENDS)('chat on %s', (backend) => {
   let t: TestServer;
-  let admin: TestUser;
+  let admin: Person;
   const sockets: WsConnection[] = [];
-  let counter = 0;
+  const people = newPeople(() => t, 'chat');
 
-  async function newUser(role: 'customer' | 'partner' | 'admin' = 'customer', partnerId?: string): Promise<TestUser> {
-    counter += 1;
-    const id = `${role}-${counter}`;
-    const jwt = await token({ sub: id, role, name: `${role} ${counter}`, ...(partnerId ? { partner_id: partnerId, partner_name: `Partner ${partnerId}` } : {}) });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, token: jwt };
-  }
-
-  function ws(user: TestUser): WsConnection {
+  function ws(user: Person): WsConnection {
     const connection = wsConnect(t.url, { authorization: `Bearer ${user.token}` });
     sockets.push(connection);
     return connection;
   }
 
-  async function direct(a: TestUser, b: TestUser): Promise<string> {
-    return (await httpData(t.url, OpenDirectConversationDocument, { userId: b.id }, a.token)).openDirectConversation.id;
-  }
+  const direct = (a: Person, b: Person) => openDirect(t, a, b);
 
-  async function send(user: TestUser, conversationId: string, body: string, extra: Partial<SendMessageMutationVariables['input']> = {}) {
+  async function send(user: Person, conversationId: string, body: string, extra: Partial<SendMessageMutationVariables['input']> = {}) {
     return (await httpData(t.url, SendMessageDocument, { input: { conversationId, body, ...extra } }, user.token)).sendMessage;
   }
 
-  async function unread(user: TestUser, conversationId: string): Promise<number | undefined> {
+  async function unread(user: Person, conversationId: string): Promise<number | undefined> {
     return (await httpData(t.url, ChatUnreadDocument, { id: conversationId }, user.token)).conversation?.unreadCount;
   }
 
   /** An order written as an outside writer would: plain SQL. */
-  async function newOrder(customer: TestUser, partnerId: string | null = null): Promise<string> {
+  async function newOrder(customer: Person, partnerId: string | null = null): Promise<string> {
     const [row] = await t.sql<{ id: string }>(
       `insert into orders (customer_id, partner_id, description, total_cents) values ($1, $2, 'Fix the sink', 5000) returning id::text`,
       [customer.id, partnerId],
@@ -103,7 +89,7 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
 
   beforeAll(async () => {
     t = await startTestServer(backend, { TYPING_LAPSE_MS: String(TYPING_LAPSE_MS) });
-    admin = await newUser('admin');
+    admin = await people.admin();
   });
 
   afterAll(async () => {
@@ -113,9 +99,9 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
 
   describe('conversations', () => {
     it('gives two users the same direct conversation whoever opens it, and nobody else', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
-      const eve = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
+      const eve = await people.customer();
       const first = await httpData(t.url, OpenDirectConversationDocument, { userId: bob.id }, ann.token);
       const second = await httpData(t.url, OpenDirectConversationDocument, { userId: ann.id }, bob.token);
       const again = await httpData(t.url, OpenDirectConversationDocument, { userId: bob.id }, ann.token);
@@ -134,14 +120,14 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('concurrent first opens of one pair still make one conversation', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const ids = await Promise.all([direct(ann, bob), direct(bob, ann), direct(ann, bob), direct(bob, ann)]);
       expect(new Set(ids).size).toBe(1);
     });
 
     it('refuses a conversation with yourself and with an unknown user', async () => {
-      const ann = await newUser();
+      const ann = await people.customer();
       const before = await chatState();
       const self = await httpRequest(t.url, OpenDirectConversationDocument, { userId: ann.id }, ann.token);
       expect(errorCode(self)).toBe('BAD_USER_INPUT');
@@ -152,11 +138,11 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it("opens an order's conversation to its customer, its assigned partner's users and admins only", async () => {
-      const customer = await newUser();
-      const fixer1 = await newUser('partner', 'fixers');
-      const fixer2 = await newUser('partner', 'fixers');
-      const rival = await newUser('partner', 'rivals');
-      const stranger = await newUser();
+      const customer = await people.customer();
+      const fixer1 = await people.partner({ partnerId: 'fixers' });
+      const fixer2 = await people.partner({ partnerId: 'fixers' });
+      const rival = await people.partner({ partnerId: 'rivals' });
+      const stranger = await people.customer();
       const orderId = await newOrder(customer, 'fixers');
       const before = await count('select count(*)::int as count from conversations');
 
@@ -183,9 +169,9 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('follows the order: a partner assigned later joins, one unassigned leaves', async () => {
-      const customer = await newUser();
-      const early = await newUser('partner', 'early-birds');
-      const late = await newUser('partner', 'late-comers');
+      const customer = await people.customer();
+      const early = await people.partner({ partnerId: 'early-birds' });
+      const late = await people.partner({ partnerId: 'late-comers' });
       const orderId = await newOrder(customer, 'early-birds');
       const conversationId = (await httpData(t.url, OrderConversationDocument, { orderId }, customer.token)).orderConversation.id;
       await send(early, conversationId, 'On my way');
@@ -225,8 +211,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('lists conversations newest first with cursors', async () => {
-      const ann = await newUser();
-      const others = [await newUser(), await newUser(), await newUser()];
+      const ann = await people.customer();
+      const others = [await people.customer(), await people.customer(), await people.customer()];
       const ids: string[] = [];
       for (const other of others) ids.push(await direct(ann, other));
       const orderId = await newOrder(ann);
@@ -242,8 +228,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
 
   describe('messages', () => {
     it('delivers messages live, with replies, and pages them newest first', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const bobSocket = ws(bob);
       const live = bobSocket.subscribe(MessageAddedDocument, { conversationId });
@@ -261,8 +247,7 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       expect(q!.messageAdded).toEqual(question);
       expect(a!.messageAdded).toEqual(answer);
       // The stream without `since` sees at least these two, in order, with nothing after them.
-      const seen: string[] = [];
-      while (!seen.includes(answer.id)) seen.push((await live.next()).messageAdded.id);
+      const seen = (await live.takeUntil((event) => event.messageAdded.id === answer.id)).map((event) => event.messageAdded.id);
       expect(seen.slice(-2)).toEqual([question.id, answer.id]);
 
       const page1 = (await httpData(t.url, ChatConversationDocument, { id: conversationId, first: 2 }, bob.token)).conversation!;
@@ -276,8 +261,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('creates a MESSAGE notification for the other participants only, honouring their preference', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const message = await send(ann, conversationId, 'Knock knock');
       const notifications = await t.sql<{ user_id: string; title: string; body: string; data: { conversationId: string; messageId: string } }>(
@@ -286,7 +271,7 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       );
       expect(notifications).toHaveLength(1);
       expect(notifications[0]).toMatchObject({ user_id: bob.id, body: 'Knock knock', data: { conversationId, messageId: message.id } });
-      expect(notifications[0]!.title).toContain(ann.id.replace('-', ' '));
+      expect(notifications[0]!.title).toContain(ann.name);
 
       await t.sql(`insert into notification_preferences (user_id, kind, in_app) values ($1, 'MESSAGE', false)`, [bob.id]);
       await send(ann, conversationId, 'Who is there?');
@@ -295,8 +280,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('answers a retry with the first message and publishes nothing new', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const warmup = await send(ann, conversationId, 'warm-up');
       const stream = ws(bob).subscribe(MessageAddedDocument, { conversationId, since: warmup.id });
@@ -319,8 +304,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('replays after `since`, then goes live, with no gap and no duplicate while sends race the replay', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const before: string[] = [];
       for (let i = 1; i <= 5; i += 1) before.push((await send(ann, conversationId, `before ${i}`)).id);
@@ -330,13 +315,9 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       const stream = socket.subscribe(MessageAddedDocument, { conversationId, since: before[1] });
       await racing;
       await send(ann, conversationId, 'after');
-      const bodies: string[] = [];
-      const ids: string[] = [];
-      while (!bodies.includes('after')) {
-        const event = await stream.next();
-        bodies.push(event.messageAdded.body);
-        ids.push(event.messageAdded.id);
-      }
+      const events = (await stream.takeUntil((event) => event.messageAdded.body === 'after')).map((event) => event.messageAdded);
+      const bodies = events.map((event) => event.body);
+      const ids = events.map((event) => event.id);
       expect(bodies.slice(0, 3)).toEqual(['before 3', 'before 4', 'before 5']);
       expect(bodies.filter((body) => body.startsWith('during')).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `during ${i}`).sort());
       expect(bodies).toHaveLength(14);
@@ -345,10 +326,10 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('keeps unread counts per user across two devices; reading and sending lower them', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const bobPhone = bob;
-      const bobLaptop = { id: bob.id, token: await token({ sub: bob.id, role: 'customer', name: `customer ${bob.id.split('-')[1]}` }) };
+      const bobLaptop = { ...bob, token: await token({ sub: bob.id, role: 'customer', name: bob.name }) };
       const conversationId = await direct(ann, bob);
       const sent = [];
       for (const body of ['one', 'two', 'three']) sent.push(await send(ann, conversationId, body));
@@ -376,9 +357,9 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('turns a plain SQL insert into messageAdded, a notification and read state, and refuses bad rows', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
-      const eve = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
+      const eve = await people.customer();
       const conversationId = await direct(ann, bob);
       const otherConversation = await direct(ann, eve);
       const warmup = await send(bob, conversationId, 'warm-up');
@@ -415,12 +396,12 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     }
 
     it('shows typing to the others, never to the typist, and ends it when the typist sends', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const annTyping = ws(ann).subscribe(TypingDocument, { conversationId });
       const bobTyping = ws(bob).subscribe(TypingDocument, { conversationId });
-      const typing = (user: TestUser, on: boolean) => httpData(t.url, SetTypingDocument, { conversationId, typing: on }, user.token);
+      const typing = (user: Person, on: boolean) => httpData(t.url, SetTypingDocument, { conversationId, typing: on }, user.token);
       const annGot: Signal[] = [];
       const bobGot: Signal[] = [];
 
@@ -454,8 +435,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('lapses a typing signal that is not renewed, and a renewal postpones the lapse', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const bobTyping = ws(bob).subscribe(TypingDocument, { conversationId });
       const typing = (on: boolean) => httpData(t.url, SetTypingDocument, { conversationId, typing: on }, ann.token);
@@ -486,8 +467,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
 
   describe('rate limits', () => {
     it('allows 30 messages per 10 s per user, then RATE_LIMITED with retryAfterMs', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       for (let i = 0; i < 30; i += 1) await send(ann, conversationId, `m${i}`);
       const refused = await httpRequest(t.url, SendMessageDocument, { input: { conversationId, body: 'one too many' } }, ann.token);
@@ -501,8 +482,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('allows 5 typing signals per second per user', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const results = [];
       for (let i = 0; i < 6; i += 1) results.push(await httpRequest(t.url, SetTypingDocument, { conversationId, typing: i % 2 === 0 }, ann.token));
@@ -520,8 +501,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
         const second = await createServer(loadConfig(t.env));
         await second.start();
         try {
-          const ann = await newUser();
-          const bob = await newUser();
+          const ann = await people.customer();
+          const bob = await people.customer();
           const conversationId = await direct(ann, bob);
           for (let i = 0; i < 30; i += 1) {
             const url = i % 2 ? t.url : second.url;
@@ -539,9 +520,9 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
 
   describe('bad input gets its contract error and changes nothing', () => {
     it('refuses bad sendMessage input with BAD_USER_INPUT naming the field', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
-      const eve = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
+      const eve = await people.customer();
       const conversationId = await direct(ann, bob);
       const elsewhere = await direct(ann, eve);
       const foreign = await send(ann, elsewhere, 'elsewhere');
@@ -572,9 +553,9 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it("answers someone else's or a missing conversation with NOT_FOUND everywhere", async () => {
-      const ann = await newUser();
-      const bob = await newUser();
-      const eve = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
+      const eve = await people.customer();
       const conversationId = await direct(ann, bob);
       const message = await send(ann, conversationId, 'private');
       const evesOwn = await direct(eve, ann);
@@ -611,8 +592,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it("lets an admin read anyone's direct conversation but not write in it", async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       const message = await send(ann, conversationId, 'hello');
       expect((await httpData(t.url, ChatConversationDocument, { id: conversationId }, admin.token)).conversation?.id).toBe(conversationId);
@@ -626,8 +607,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     });
 
     it('bounds message page sizes and cursors', async () => {
-      const ann = await newUser();
-      const bob = await newUser();
+      const ann = await people.customer();
+      const bob = await people.customer();
       const conversationId = await direct(ann, bob);
       for (const first of [0, 101, -1]) {
         const result = await httpRequest(t.url, ChatConversationDocument, { id: conversationId, first }, ann.token);
@@ -641,8 +622,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
   });
 
   it('leaves no PubSub subscription behind when chat subscriptions end', async () => {
-    const ann = await newUser();
-    const bob = await newUser();
+    const ann = await people.customer();
+    const bob = await people.customer();
     const conversationId = await direct(ann, bob);
     const message = await send(ann, conversationId, 'hi');
     const socket = ws(ann);
@@ -657,8 +638,7 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
     await replay.next();
     replay.close();
     await socket.dispose();
-    const deadline = Date.now() + 10_000;
-    while (t.server.pubsub.activeSubscriptions() !== before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(() => (t.server.pubsub.activeSubscriptions() === before ? true : undefined), 'the PubSub subscriptions to end', 10_000);
     expect(t.server.pubsub.activeSubscriptions()).toBe(before);
   });
 });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeDocument, NotificationAddedDocument, SendNotificationDocument, UnreadCountChangedDocument } from './generated/graphql.js';
+import { NotificationAddedDocument, SendNotificationDocument, UnreadCountChangedDocument } from './generated/graphql.js';
 import { httpData, wsConnect, type WsConnection } from './support/clients.js';
-import { eventually } from './support/deferred.js';
+import { eventually, probeUntilLive } from './support/deferred.js';
 import { clusterEnv, createTestDatabase, startServerProcess, TEST_REDIS_URL, token, type ServerProcess } from './support/server.js';
+import { person } from './support/world.js';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -46,9 +47,8 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
 
   it('delivers what is written through one process to a subscriber on the other, once', async () => {
     const [a, b] = await runningPair();
-    const customer = await token({ sub: 'cluster-user', role: 'customer' });
+    const customer = (await person(a, 'cluster-user', 'customer')).token;
     const admin = await token({ sub: 'cluster-admin', role: 'admin' });
-    await httpData(a.url, MeDocument, {}, customer);
     const socket = wsConnect(b.url, { authorization: `Bearer ${customer}` });
     sockets.push(socket);
     const added = socket.subscribe(NotificationAddedDocument, {});
@@ -80,19 +80,17 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
     }, 'a relay leader');
     const survivor = running.find((process) => process !== leader)!;
     const userId = 'failover-user';
-    const customer = await token({ sub: userId, role: 'customer' });
-    await httpData(survivor.url, MeDocument, {}, customer);
+    const customer = (await person(survivor, userId, 'customer')).token;
     const socket = wsConnect(survivor.url, { authorization: `Bearer ${customer}` });
     sockets.push(socket);
     const added = socket.subscribe(NotificationAddedDocument, {});
-    // Subscriptions have no ack: a first event proves this one is live before the stream starts.
-    await eventually(async () => {
-      await sqlClient.query(`insert into notifications (user_id, title) values ($1, 'warm-up')`, [userId]);
-      return added.next(1000).then(
-        () => true,
-        () => undefined,
-      );
-    }, 'the subscription to go live');
+    // A first event proves this subscription is live before the stream starts.
+    await probeUntilLive(
+      () => sqlClient.query(`insert into notifications (user_id, title) values ($1, 'warm-up')`, [userId]),
+      (ms) => added.next(ms),
+      'the subscription to go live',
+      1000,
+    );
     while (added.pending > 0) await added.next();
 
     const total = 300;
@@ -133,10 +131,8 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
     const [a, b] = await runningPair();
     const leader = (await isRelayLeader(a)) ? a : b;
     const other = leader === a ? b : a;
-    const admin = await token({ sub: 'sigterm-admin', role: 'admin' });
-    const customer = await token({ sub: 'sigterm-user', role: 'customer' });
-    await httpData(other.url, MeDocument, {}, customer);
-    await httpData(other.url, MeDocument, {}, admin);
+    const customer = (await person(other, 'sigterm-user', 'customer')).token;
+    const admin = (await person(other, 'sigterm-admin', 'admin')).token;
     const onLeader = wsConnect(leader.url, { authorization: `Bearer ${customer}` });
     sockets.push(onLeader);
     await onLeader.connected;
@@ -159,12 +155,7 @@ describe('a cluster of two server processes on one PostgreSQL and one Redis', ()
     const resumed = wsConnect(other.url, { authorization: `Bearer ${customer}` });
     sockets.push(resumed);
     const replay = resumed.subscribe(NotificationAddedDocument, { since: '1' });
-    const titles: string[] = [];
-    for (;;) {
-      const event = await replay.next();
-      titles.push(event.notificationAdded.title);
-      if (event.notificationAdded.title === 'last words') break;
-    }
+    const titles = (await replay.takeUntil((event) => event.notificationAdded.title === 'last words')).map((event) => event.notificationAdded.title);
     expect(titles).toContain('last words');
   });
   it('carries a broadcast to 1,200 users in three Redis messages, and holds no Redis channel per subscriber', async () => {

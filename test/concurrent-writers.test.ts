@@ -2,16 +2,15 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActivityAddedDocument,
-  MeDocument,
   MessageAddedDocument,
   NotificationAddedDocument,
-  OpenDirectConversationDocument,
   SendMessageDocument,
   SendNotificationDocument,
 } from './generated/graphql.js';
 import { httpData, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
-import { clusterEnv, createTestDatabase, startServerProcess, token, type ServerProcess } from './support/server.js';
+import { clusterEnv, createTestDatabase, startServerProcess, type ServerProcess } from './support/server.js';
+import { openDirect, person } from './support/world.js';
 
 /**
  * Writers of different keys commit concurrently; writers of one key take
@@ -50,8 +49,7 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
     const env = clusterEnv(database.url);
     a = await startServerProcess(env);
     b = await startServerProcess(env);
-    admin = await token({ sub: 'cw-admin', role: 'admin' });
-    await httpData(a.url, MeDocument, {}, admin);
+    admin = (await person(a, 'cw-admin', 'admin')).token;
   }, 60_000);
 
   afterAll(async () => {
@@ -62,10 +60,8 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
   });
 
   it('does not skip a lower id that commits late, lets other keys commit meanwhile, and makes the same key wait', async () => {
-    const x = await token({ sub: 'late-x', role: 'customer' });
-    const y = await token({ sub: 'late-y', role: 'customer' });
-    await httpData(a.url, MeDocument, {}, x);
-    await httpData(a.url, MeDocument, {}, y);
+    const x = (await person(a, 'late-x', 'customer')).token;
+    const y = (await person(a, 'late-y', 'customer')).token;
     const xStream = ws(b.url, x).subscribe(NotificationAddedDocument, {});
     const yStream = ws(a.url, y).subscribe(NotificationAddedDocument, {});
     const activity = ws(b.url, admin).subscribe(ActivityAddedDocument, { topic: 'notification.created' });
@@ -131,8 +127,7 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
   }
 
   it("delivers one user's notifications from many concurrent writers exactly once, in id order, across reconnects with since", async () => {
-    const hot = await token({ sub: 'hot-user', role: 'customer' });
-    await httpData(a.url, MeDocument, {}, hot);
+    const hot = (await person(a, 'hot-user', 'customer')).token;
     const seed = await connection();
     const [start] = (await seed.query<{ id: string }>(`insert into notifications (user_id, title) values ('hot-user', 'start') returning id::text`)).rows;
     let expected: number | null = null;
@@ -181,18 +176,15 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
   }, 60_000);
 
   it("delivers one conversation's messages from concurrent writers exactly once, in id order, across reconnects with since", async () => {
-    const alice = await token({ sub: 'cw-alice', role: 'customer', name: 'Alice' });
-    const bob = await token({ sub: 'cw-bob', role: 'customer', name: 'Bob' });
-    await httpData(a.url, MeDocument, {}, alice);
-    await httpData(a.url, MeDocument, {}, bob);
-    const { openDirectConversation } = await httpData(a.url, OpenDirectConversationDocument, { userId: 'cw-bob' }, alice);
-    const conversationId = openDirectConversation.id;
-    const { sendMessage } = await httpData(a.url, SendMessageDocument, { input: { conversationId, body: 'start' } }, alice);
+    const alice = await person(a, 'cw-alice', 'customer', { name: 'Alice' });
+    const bob = await person(a, 'cw-bob', 'customer', { name: 'Bob' });
+    const conversationId = await openDirect(a, alice, bob);
+    const { sendMessage } = await httpData(a.url, SendMessageDocument, { input: { conversationId, body: 'start' } }, alice.token);
     let expected: number | null = null;
 
     const following = follow(
       (url, since) => {
-        const socket = wsConnect(url, { authorization: `Bearer ${bob}` });
+        const socket = wsConnect(url, { authorization: `Bearer ${bob.token}` });
         const subscription = socket.subscribe(MessageAddedDocument, { conversationId, since });
         return {
           next: async () => (await subscription.next(1500)).messageAdded.id,
@@ -212,8 +204,8 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
     });
     // The API's own sends, within the per-user rate limit, from both processes at once.
     const mutations = [
-      [a, alice],
-      [b, bob],
+      [a, alice.token],
+      [b, bob.token],
     ].map(async ([process, jwt]) => {
       for (let i = 0; i < 10 && Date.now() < deadline; i += 1) {
         await httpData((process as ServerProcess).url, SendMessageDocument, { input: { conversationId, body: `api ${i}` } }, jwt as string);

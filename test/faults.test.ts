@@ -1,10 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeDocument, NotificationAddedDocument, UnreadCountChangedDocument } from './generated/graphql.js';
-import { httpData, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
+import { NotificationAddedDocument, UnreadCountChangedDocument } from './generated/graphql.js';
+import { wsConnect, type Subscription, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
 import { OwnRedis } from './support/services.js';
-import { clusterEnv, createTestDatabase, startServerProcess, token, type ServerProcess } from './support/server.js';
+import { clusterEnv, createTestDatabase, startServerProcess, type ServerProcess } from './support/server.js';
+import { person } from './support/world.js';
 
 async function readiness(process: ServerProcess): Promise<number> {
   return (await fetch(process.url.replace('/graphql', '/ready'))).status;
@@ -39,8 +40,7 @@ describe('delivery under faults (two processes, PostgreSQL + a Redis of our own)
     const subscriptions: { userId: string; stream: Subscription<{ notificationAdded: { title: string } }> }[] = [];
     for (const [index, userId] of users.entries()) {
       const server = processes[index % 2]!;
-      const jwt = await token({ sub: userId, role: 'customer' });
-      await httpData(server.url, MeDocument, {}, jwt);
+      const jwt = (await person(server, userId, 'customer')).token;
       const socket = wsConnect(server.url, { authorization: `Bearer ${jwt}` });
       sockets.push(socket);
       const stream = socket.subscribe(NotificationAddedDocument, {});

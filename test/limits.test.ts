@@ -5,6 +5,7 @@ import { httpData, sseConnect, wsConnect, type GraphQLErrorShape, type WsConnect
 import { eventually } from './support/deferred.js';
 import { bearer, rawConnect, type RawSocket, type WireMessage } from './support/raw-ws.js';
 import { backendEnv, BACKENDS, startServerProcess, startTestServer, token, type ServerProcess, type TestServer } from './support/server.js';
+import { newPeople } from './support/world.js';
 
 const NOTIFICATION_ADDED = print(NotificationAddedDocument);
 
@@ -196,13 +197,7 @@ describe.each(BACKENDS)('connection and subscription caps on %s', (backend) => {
   let t: TestServer;
   const sockets: RawSocket[] = [];
   const clients: WsConnection[] = [];
-  let users = 0;
-
-  async function newUser(): Promise<{ id: string; token: string }> {
-    users += 1;
-    const id = `cap-${backend}-${users}`;
-    return { id, token: await token({ sub: id, role: 'customer' }) };
-  }
+  const newUser = newPeople(() => t, `cap-${backend}`).customer;
 
   async function open(jwt: string): Promise<RawSocket> {
     const socket = await rawConnect(t.url);

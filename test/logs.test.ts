@@ -4,10 +4,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createServer, type RealtimeServer } from '../src/server.js';
-import { MeDocument, SendNotificationDocument } from './generated/graphql.js';
-import { httpData, wsConnect } from './support/clients.js';
+import { SendNotificationDocument } from './generated/graphql.js';
+import { wsConnect } from './support/clients.js';
 import { eventually } from './support/deferred.js';
 import { backendEnv, token } from './support/server.js';
+import { person } from './support/world.js';
 
 describe('structured logs', () => {
   const lines: Record<string, unknown>[] = [];
@@ -35,9 +36,8 @@ describe('structured logs', () => {
   });
 
   it('writes one JSON line per connection open and close, per failed mutation and per relay leadership change, without tokens or bodies', async () => {
-    const userToken = await token({ sub: 'logged-user', role: 'customer' });
+    const userToken = (await person(server, 'logged-user', 'customer')).token;
     const adminToken = await token({ sub: 'logged-admin', role: 'admin' });
-    await httpData(server.url, MeDocument, {}, userToken);
     const socket = wsConnect(server.url, { authorization: `Bearer ${userToken}` });
     await socket.connected;
     await socket.dispose();

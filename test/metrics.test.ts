@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeDocument, NotificationAddedDocument, OpenDirectConversationDocument, SendNotificationDocument, SetTypingDocument } from './generated/graphql.js';
+import { NotificationAddedDocument, SendNotificationDocument, SetTypingDocument } from './generated/graphql.js';
 import { httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
 import { sample, scrape as scrapeMetrics } from './support/metrics.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { openDirect, person } from './support/world.js';
 
 describe.each(BACKENDS)('/metrics on %s', (backend) => {
   let t: TestServer;
@@ -21,19 +22,17 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
 
   it('moves each metric as connections, subscriptions, events, closes and limits happen', async () => {
     const admin = await token({ sub: 'metrics-admin', role: 'admin' });
-    const user = await token({ sub: 'metrics-user', role: 'customer' });
-    const other = await token({ sub: 'metrics-other', role: 'customer' });
-    await httpData(t.url, MeDocument, {}, user);
-    await httpData(t.url, MeDocument, {}, other);
+    const user = await person(t, 'metrics-user', 'customer');
+    const other = await person(t, 'metrics-other', 'customer');
     const start = await scrape();
     expect(sample(start, 'realtime_relay_leader')).toBe(1);
     expect(start).toContain('process_cpu_user_seconds_total');
     expect(start).toContain('realtime_ws_outbound_buffer_bytes');
 
-    const socket = wsConnect(t.url, { authorization: `Bearer ${user}` });
+    const socket = wsConnect(t.url, { authorization: `Bearer ${user.token}` });
     sockets.push(socket);
     const added = socket.subscribe(NotificationAddedDocument, {});
-    const sse = sseConnect(t.url, user);
+    const sse = sseConnect(t.url, user.token);
     const overSse = sse.subscribe(NotificationAddedDocument, {});
     await eventually(async () => {
       const text = await scrape();
@@ -66,8 +65,8 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     expect((await refused.closed).code).toBe(4403);
     await eventually(async () => (sample(await scrape(), 'realtime_ws_closes_total', { code: '4403' }) >= 1 ? true : undefined), 'the 4403 close to count');
 
-    const { openDirectConversation } = await httpData(t.url, OpenDirectConversationDocument, { userId: 'metrics-other' }, user);
-    const results = await Promise.all(Array.from({ length: 8 }, () => httpRequest(t.url, SetTypingDocument, { conversationId: openDirectConversation.id, typing: true }, user)));
+    const conversationId = await openDirect(t, user, other);
+    const results = await Promise.all(Array.from({ length: 8 }, () => httpRequest(t.url, SetTypingDocument, { conversationId, typing: true }, user.token)));
     const limited = results.filter((result) => result.errors?.[0]?.extensions?.['code'] === 'RATE_LIMITED').length;
     expect(limited).toBeGreaterThan(0);
     expect(sample(await scrape(), 'realtime_rate_limited_total', { field: 'setTyping' })).toBe(limited);

@@ -9,25 +9,17 @@ import {
   UnreadCountChangedDocument,
   UnreadNotificationCountDocument,
 } from './generated/graphql.js';
-import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
+import { errorCode, giveSseTimeToSubscribe, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
 import { pruneOutbox } from '../src/db/outbox.js';
 import { eventually } from './support/deferred.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { newPeople } from './support/world.js';
 
 describe.each(BACKENDS)('notifications on %s', (backend) => {
   let t: TestServer;
   let admin: string;
   const sockets: WsConnection[] = [];
-  let userCounter = 0;
-
-  /** A fresh customer (provisioned by a first request) so tests never share state. */
-  async function newCustomer(): Promise<{ id: string; token: string }> {
-    userCounter += 1;
-    const id = `customer-${userCounter}`;
-    const jwt = await token({ sub: id, role: 'customer', name: `Customer ${userCounter}` });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, token: jwt };
-  }
+  const newCustomer = newPeople(() => t, 'n').customer;
 
   function ws(jwt: string | null, params?: Record<string, unknown>): WsConnection {
     const connection = wsConnect(t.url, params ?? (jwt ? { authorization: `Bearer ${jwt}` } : null));
@@ -74,7 +66,7 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
     // The count subscription answers at once, which tells us the connection is subscribed.
     const counts = socket.subscribe(UnreadCountChangedDocument);
     expect(await counts.next()).toEqual({ unreadCountChanged: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 200)); // SSE has no ack; give its subscribe a moment
+    await giveSseTimeToSubscribe();
     expect(await send([customer.id], 'Your order', 'is on its way')).toEqual({ sendNotification: 1 });
     const [wsEvent] = await overWs.take(1);
     const [sseEvent] = await overSse.take(1);
@@ -157,13 +149,9 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
     const stream = socket.subscribe(NotificationAddedDocument, { since });
     await racing;
     await send([customer.id], 'after');
-    const titles: string[] = [];
-    const ids: string[] = [];
-    while (!titles.includes('after')) {
-      const event = await stream.next();
-      titles.push(event.notificationAdded.title);
-      ids.push(event.notificationAdded.id);
-    }
+    const events = (await stream.takeUntil((event) => event.notificationAdded.title === 'after')).map((event) => event.notificationAdded);
+    const titles = events.map((event) => event.title);
+    const ids = events.map((event) => event.id);
     expect(titles.slice(0, 3)).toEqual(['before 3', 'before 4', 'before 5']);
     expect(titles.filter((title) => title.startsWith('during')).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `during ${i}`).sort());
     expect(titles).toHaveLength(14);
@@ -348,8 +336,7 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
     await counts.next();
     counts.close();
     await socket.dispose();
-    const deadline = Date.now() + 10_000;
-    while (t.server.pubsub.activeSubscriptions() !== before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(() => (t.server.pubsub.activeSubscriptions() === before ? true : undefined), 'the PubSub subscriptions to end', 10_000);
     expect(t.server.pubsub.activeSubscriptions()).toBe(before);
   });
 });

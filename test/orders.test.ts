@@ -2,13 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Viewer } from '../src/auth/viewer.js';
 import { findOrder } from '../src/db/orders.js';
 import type { OrderRow } from '../src/db/types.js';
-import { orderChanges } from '../src/resolvers/order-streams.js';
-import { latestPerKey } from '../src/resolvers/streams.js';
+import { orderChanges } from '../src/streams/orders.js';
+import { latestPerKey } from '../src/streams/lean.js';
 import type { OrderChanged, OutboxEvent } from '../src/pubsub/topics.js';
 import {
   AssignOrderDocument,
   CreateOrderDocument,
-  MeDocument,
   NotificationAddedDocument,
   OrderDocument,
   OrdersDocument,
@@ -23,6 +22,7 @@ import {
 import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type Result, type Subscription, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { newPeople } from './support/world.js';
 
 const LIFECYCLE: OrderStatus[] = ['PENDING', 'CONFIRMED', 'PICKED_UP', 'IN_PROGRESS', 'READY', 'OUT_FOR_DELIVERY', 'DELIVERED'];
 const STATUSES: OrderStatus[] = [...LIFECYCLE, 'CANCELLED'];
@@ -40,40 +40,12 @@ function pathTo(status: OrderStatus): OrderStatus[] {
   return LIFECYCLE.slice(1, LIFECYCLE.indexOf(status) + 1);
 }
 
-interface Customer {
-  id: string;
-  token: string;
-}
-
-interface PartnerUser {
-  id: string;
-  partnerId: string;
-  token: string;
-}
-
 describe.each(BACKENDS)('orders on %s', (backend) => {
   let t: TestServer;
   let admin: string;
   const sockets: WsConnection[] = [];
-  let counter = 0;
-
-  async function newCustomer(): Promise<Customer> {
-    counter += 1;
-    const id = `o-customer-${counter}`;
-    const jwt = await token({ sub: id, role: 'customer', name: `Customer ${counter}` });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, token: jwt };
-  }
-
-  /** A partner business with one user, provisioned from the token claims. */
-  async function newPartner(): Promise<PartnerUser> {
-    counter += 1;
-    const partnerId = `o-partner-${counter}`;
-    const id = `o-partner-user-${counter}`;
-    const jwt = await token({ sub: id, role: 'partner', name: `Courier ${counter}`, partner_id: partnerId, partner_name: `Courier Co ${counter}` });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, partnerId, token: jwt };
-  }
+  /** A partner is a business with one user, provisioned from the token claims. */
+  const { customer: newCustomer, partner: newPartner } = newPeople(() => t, 'o');
 
   function ws(jwt: string): WsConnection {
     const connection = wsConnect(t.url, { authorization: `Bearer ${jwt}` });
@@ -98,6 +70,15 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
 
   async function assign(orderId: string, partnerId: string | null) {
     return (await httpData(t.url, AssignOrderDocument, { orderId, partnerId }, admin)).assignOrder;
+  }
+
+  /** A new customer's order (the defaults of `createOrder`), assigned to a new partner. */
+  async function assignedOrder() {
+    const customer = await newCustomer();
+    const partner = await newPartner();
+    const order = await createOrder(customer.token);
+    await assign(order.id, partner.partnerId);
+    return { customer, partner, order };
   }
 
   async function setStatus(jwt: string, orderId: string, status: OrderStatus, note?: string) {
@@ -292,10 +273,7 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
     });
 
     it('lets the customer only cancel a PENDING order, and only the assigned partner share a location', async () => {
-      const customer = await newCustomer();
-      const partner = await newPartner();
-      const order = await createOrder(customer.token);
-      await assign(order.id, partner.partnerId);
+      const { customer, partner, order } = await assignedOrder();
       expectErrorCode(await httpRequest(t.url, UpdateOrderStatusDocument, { orderId: order.id, status: 'CONFIRMED' }, customer.token), 'FORBIDDEN');
       expect((await orderRow(order.id)).status).toBe('PENDING');
       for (const jwt of [customer.token, admin]) {
@@ -521,10 +499,7 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
 
   describe('locations', () => {
     it('accepts latitudes within ±90 and longitudes within ±180 only, and a refused one changes nothing', async () => {
-      const customer = await newCustomer();
-      const partner = await newPartner();
-      const order = await createOrder(customer.token);
-      await assign(order.id, partner.partnerId);
+      const { partner, order } = await assignedOrder();
       const before = await orderRow(order.id);
       const refused: [number, number, string][] = [
         [90.0001, 0, 'latitude'],
@@ -548,10 +523,7 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
     });
 
     it('keeps a location update to one row and one small event, and streams locations in order ending with the latest', async () => {
-      const customer = await newCustomer();
-      const partner = await newPartner();
-      const order = await createOrder(customer.token);
-      await assign(order.id, partner.partnerId);
+      const { customer, partner, order } = await assignedOrder();
       const watch = ws(customer.token).subscribe(OrderUpdatedDocument, { orderId: order.id });
       await watch.next();
       const [{ max: outboxBefore }] = (await t.sql<{ max: string }>('select max(id)::text as max from outbox')) as [{ max: string }];
@@ -562,8 +534,7 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
       const events = await t.sql<{ topic: string; size: number }>('select topic, length(payload::text) as size from outbox where id > $1', [outboxBefore]);
       expect(events.map((event) => event.topic)).toEqual(Array.from({ length: updates }, () => 'order.updated'));
       expect(Math.max(...events.map((event) => event.size))).toBeLessThan(400);
-      const seen: number[] = [];
-      while (seen[seen.length - 1] !== updates) seen.push((await watch.next()).orderUpdated.lastLocation!.latitude);
+      const seen = (await watch.takeUntil((event) => event.orderUpdated.lastLocation!.latitude === updates)).map((event) => event.orderUpdated.lastLocation!.latitude);
       expect(seen).toEqual([...seen].sort((a, b) => a - b));
       expect(new Set(seen).size).toBe(seen.length);
     });
@@ -608,10 +579,7 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
     });
 
     it('sends every status change as it was, in order, when changes come faster than events travel', async () => {
-      const customer = await newCustomer();
-      const partner = await newPartner();
-      const order = await createOrder(customer.token);
-      await assign(order.id, partner.partnerId);
+      const { customer, partner, order } = await assignedOrder();
       const watch = ws(customer.token).subscribe(OrderUpdatedDocument, { orderId: order.id });
       await watch.next();
       // No waiting for events: a location before each status change, then a last location.
@@ -620,11 +588,11 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
         await setStatus(partner.token, order.id, status);
       }
       await httpData(t.url, UpdateOrderLocationDocument, { orderId: order.id, latitude: 80, longitude: 0 }, partner.token);
-      const received: { status: string; latitude: number; history: string[] }[] = [];
-      while (received[received.length - 1]?.latitude !== 80) {
-        const { orderUpdated } = await watch.next();
-        received.push({ status: orderUpdated.status, latitude: orderUpdated.lastLocation!.latitude, history: orderUpdated.statusHistory.map((change) => change.status) });
-      }
+      const received = (await watch.takeUntil((event) => event.orderUpdated.lastLocation!.latitude === 80)).map(({ orderUpdated }) => ({
+        status: orderUpdated.status,
+        latitude: orderUpdated.lastLocation!.latitude,
+        history: orderUpdated.statusHistory.map((change) => change.status),
+      }));
       const statusChanges = received.filter((state, index) => state.status !== (index === 0 ? 'PENDING' : received[index - 1]!.status));
       expect(statusChanges.map((state) => state.status)).toEqual(LIFECYCLE.slice(1));
       // Each status change shows the location and history of its moment, not the row's latest.
@@ -637,10 +605,7 @@ describe.each(BACKENDS)('orders on %s', (backend) => {
     });
 
     it('folds a backlog of updates into the latest state for a subscriber that falls behind', async () => {
-      const customer = await newCustomer();
-      const partner = await newPartner();
-      const order = await createOrder(customer.token);
-      await assign(order.id, partner.partnerId);
+      const { customer, partner, order } = await assignedOrder();
       const db = t.server.database.db;
       const viewer: Viewer = { id: customer.id, role: 'CUSTOMER', displayName: 'Slow reader', partnerId: null, partnerName: null, expiresAt: 0 };
       // A probe on the same channel sees each event when the slow stream's source does.

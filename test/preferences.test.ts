@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  MeDocument,
   NotificationPreferencesDocument,
   NotificationsDocument,
   SendNotificationDocument,
@@ -8,22 +7,15 @@ import {
 } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest } from './support/clients.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { newPeople } from './support/world.js';
 
 const KINDS = ['ORDER_UPDATE', 'NEW_ORDER', 'MESSAGE', 'PAYMENT', 'SYSTEM', 'GENERAL'];
 
 describe.each(BACKENDS)('notification preferences on %s', (backend) => {
   let t: TestServer;
   let admin: string;
-  let userCounter = 0;
-
-  async function newUser(role: 'customer' | 'partner' = 'customer'): Promise<{ id: string; token: string; partnerId: string | null }> {
-    userCounter += 1;
-    const id = `pref-${role}-${userCounter}`;
-    const partnerId = role === 'partner' ? `pref-partner-${userCounter}` : null;
-    const jwt = await token({ sub: id, role, name: `User ${userCounter}`, ...(partnerId ? { partner_id: partnerId } : {}) });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, token: jwt, partnerId };
-  }
+  const people = newPeople(() => t, 'pref');
+  const newUser = people.customer;
 
   async function notificationCount(userId: string, kind?: string): Promise<number> {
     const [row] = await t.sql<{ count: number }>(
@@ -102,7 +94,7 @@ describe.each(BACKENDS)('notification preferences on %s', (backend) => {
 
   it("keeps the system's own order notifications of a muted kind from the user (the SQL triggers read the preference)", async () => {
     const customer = await newUser();
-    const partner = await newUser('partner');
+    const partner = await people.partner();
     await httpData(t.url, SetNotificationPreferenceDocument, { kind: 'ORDER_UPDATE', inApp: false }, customer.token);
     await httpData(t.url, SetNotificationPreferenceDocument, { kind: 'NEW_ORDER', inApp: false }, partner.token);
     const [order] = await t.sql<{ id: string }>(

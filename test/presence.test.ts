@@ -1,51 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeDocument, PresenceChangedDocument, PresenceDocument, UnreadCountChangedDocument } from './generated/graphql.js';
+import { PresenceChangedDocument, PresenceDocument, UnreadCountChangedDocument } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
 import { Redis } from 'ioredis';
 import { eventually } from './support/deferred.js';
-import { BACKENDS, TEST_REDIS_URL, startServerProcess, startTestServer, token, type ServerProcess, type TestServer } from './support/server.js';
-
-interface TestUser {
-  id: string;
-  token: string;
-  partnerId: string | null;
-}
+import { BACKENDS, TEST_REDIS_URL, startServerProcess, startTestServer, type ServerProcess, type TestServer } from './support/server.js';
+import { newPeople, type Partner, type Person } from './support/world.js';
 
 type PresenceEvent = { user: { id: string }; online: boolean; lastSeenAt: string | null };
 
 /** Users, orders and conversations on one server; every test makes its own. */
 function fixtures(server: () => TestServer, prefix: string) {
-  let counter = 0;
   const sockets: WsConnection[] = [];
   return {
     sockets,
-    async user(role: 'customer' | 'partner' | 'admin' = 'customer', partnerId?: string): Promise<TestUser> {
-      counter += 1;
-      const id = `${prefix}-${role}-${counter}`;
-      const partner = role === 'partner' ? (partnerId ?? `${prefix}-partner-co-${counter}`) : null;
-      const jwt = await token({ sub: id, role, name: `${role} ${counter}`, ...(partner ? { partner_id: partner } : {}) });
-      await httpData(server().url, MeDocument, {}, jwt);
-      return { id, token: jwt, partnerId: partner };
-    },
-    async order(customer: TestUser, partner: TestUser): Promise<string> {
+    ...newPeople(server, prefix),
+    async order(customer: Person, partner: Partner): Promise<string> {
       const [row] = await server().sql<{ id: string }>(
         `insert into orders (customer_id, partner_id, description, total_cents) values ($1, $2, 'Presence test', 1000) returning id::text`,
         [customer.id, partner.partnerId],
       );
       return row!.id;
     },
-    async directConversation(a: TestUser, b: TestUser): Promise<void> {
+    async directConversation(a: Person, b: Person): Promise<void> {
       await server().sql(`insert into conversations (kind, direct_user_low, direct_user_high) values ('DIRECT', least($1, $2), greatest($1, $2))`, [a.id, b.id]);
     },
-    ws(user: TestUser, url = server().url): WsConnection {
+    ws(user: Person, url = server().url): WsConnection {
       const connection = wsConnect(url, { authorization: `Bearer ${user.token}` });
       sockets.push(connection);
       return connection;
     },
     /** A customer watching the presence of their order's partner, who is offline so far. */
-    async watchedPartner(): Promise<{ customer: TestUser; partner: TestUser; watcher: Subscription<{ presenceChanged: PresenceEvent }> }> {
-      const customer = await this.user();
-      const partner = await this.user('partner');
+    async watchedPartner(): Promise<{ customer: Person; partner: Partner; watcher: Subscription<{ presenceChanged: PresenceEvent }> }> {
+      const customer = await this.customer();
+      const partner = await this.partner();
       await this.order(customer, partner);
       const watcher = this.ws(customer).subscribe(PresenceChangedDocument, { userIds: [partner.id] });
       expect(await nextChange(watcher)).toEqual([partner.id, false, null]);
@@ -74,12 +61,12 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
   });
 
   it('answers only for users who share an order or a conversation with the caller; ADMIN sees everyone', async () => {
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    const colleague = await f.user('partner', partner.partnerId!);
-    const stranger = await f.user();
-    const friend = await f.user();
-    const admin = await f.user('admin');
+    const customer = await f.customer();
+    const partner = await f.partner();
+    const colleague = await f.partner({ partnerId: partner.partnerId });
+    const stranger = await f.customer();
+    const friend = await f.customer();
+    const admin = await f.admin();
     const orderId = await f.order(customer, partner);
     await f.directConversation(customer, friend);
 
@@ -99,7 +86,7 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
     expect(adminView.presence.map((p) => p.user.id)).toEqual([stranger.id, partner.id]);
 
     // Colleagues of one partner meet in the conversation of an order assigned to it, not before.
-    const ask = async (viewer: TestUser, ids: string[]) =>
+    const ask = async (viewer: Person, ids: string[]) =>
       (await httpData(t.url, PresenceDocument, { userIds: ids }, viewer.token)).presence.map((p) => p.user.id);
     expect(await ask(partner, [colleague.id])).toEqual([]);
     const [conversation] = await t.sql<{ id: string }>(`insert into conversations (kind, order_id) values ('ORDER', $1) returning id::text`, [orderId]);
@@ -154,11 +141,11 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
   });
 
   it('never reports users the caller may not see, and follows visibility as orders change', async () => {
-    const customer = await f.user();
-    const partner = await f.user('partner');
-    const friend = await f.user();
-    const outsider = await f.user();
-    const outsidersPartner = await f.user('partner');
+    const customer = await f.customer();
+    const partner = await f.partner();
+    const friend = await f.customer();
+    const outsider = await f.customer();
+    const outsidersPartner = await f.partner();
     const orderId = await f.order(customer, partner);
     await f.directConversation(customer, friend);
     await f.order(outsider, outsidersPartner);
@@ -188,7 +175,7 @@ describe.each(BACKENDS)('presence on %s', (backend) => {
   });
 
   it('rejects more than 100 userIds and anonymous callers', async () => {
-    const customer = await f.user();
+    const customer = await f.customer();
     const ids = Array.from({ length: 101 }, (_, i) => `u${i}`);
     const result = await httpRequest(t.url, PresenceDocument, { userIds: ids }, customer.token);
     expect(errorCode(result)).toBe('BAD_USER_INPUT');
@@ -220,6 +207,15 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
     return { t, other };
   }
 
+  /** A partner online through the other process only, watched from this one by their order's customer. */
+  async function onlineElsewhere(presenceEnv: Record<string, string>) {
+    const { other } = await cluster(presenceEnv);
+    const { partner, watcher } = await f.watchedPartner();
+    await f.ws(partner, other.url).connected;
+    expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
+    return { other, partner, watcher };
+  }
+
   it('keeps a user online while any process holds a connection of theirs', { timeout: 60_000 }, async () => {
     const { other } = await cluster({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
     const { customer, partner, watcher } = await f.watchedPartner();
@@ -240,10 +236,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
   });
 
   it('takes the users of a process that stops gracefully offline at once, not after the TTL', { timeout: 60_000 }, async () => {
-    const { other } = await cluster({});
-    const { partner, watcher } = await f.watchedPartner();
-    await f.ws(partner, other.url).connected;
-    expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
+    const { other, partner, watcher } = await onlineElsewhere({});
     const stoppedAt = Date.now();
     await other.kill('SIGTERM');
     // The default TTL is 20 s; a graceful stop must not wait for it.
@@ -277,10 +270,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
   });
 
   it("takes a killed process's users offline once its heartbeat lapses (short TTL)", { timeout: 60_000 }, async () => {
-    const { other } = await cluster({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
-    const { partner, watcher } = await f.watchedPartner();
-    await f.ws(partner, other.url).connected;
-    expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
+    const { other, partner, watcher } = await onlineElsewhere({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
     const killedAt = Date.now();
     await other.kill('SIGKILL');
     const [, online] = await nextChange(watcher, 10_000);
@@ -292,10 +282,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
   });
 
   it("takes a killed process's users offline within 60 s with the default heartbeat", { timeout: 90_000 }, async () => {
-    const { other } = await cluster({});
-    const { partner, watcher } = await f.watchedPartner();
-    await f.ws(partner, other.url).connected;
-    expect(await nextChange(watcher)).toEqual([partner.id, true, null]);
+    const { other, partner, watcher } = await onlineElsewhere({});
     const killedAt = Date.now();
     await other.kill('SIGKILL');
     const [, online] = await nextChange(watcher, 60_000);

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { MeDocument, NotificationAddedDocument, SendNotificationDocument } from './generated/graphql.js';
-import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
+import { errorCode, giveSseTimeToSubscribe, httpData, httpRequest, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
 import { deferred, eventually, within } from './support/deferred.js';
 import { bearer, rawConnect, type RawSocket } from './support/raw-ws.js';
 import { startTestServer, token, type TestServer } from './support/server.js';
+import { newPeople } from './support/world.js';
 
 const ME = print(MeDocument);
 const NOTIFICATION_ADDED = print(NotificationAddedDocument);
@@ -17,13 +18,7 @@ describe('security', () => {
   let admin: string;
   const sockets: RawSocket[] = [];
   const clients: WsConnection[] = [];
-  let users = 0;
-
-  async function newCustomer(options: { name?: string; expiresIn?: string } = {}): Promise<{ id: string; token: string }> {
-    users += 1;
-    const id = `sec-${users}`;
-    return { id, token: await token({ sub: id, role: 'customer', name: options.name ?? id }, options.expiresIn ?? '1h') };
-  }
+  const newCustomer = newPeople(() => t, 'sec').customer;
 
   async function raw(): Promise<RawSocket> {
     const socket = await rawConnect(t.url);
@@ -265,7 +260,7 @@ describe('security', () => {
       const stream = sse.subscribe(NotificationAddedDocument, {});
       const overWs = client(bearer(user.token));
       const live = overWs.subscribe(NotificationAddedDocument, {});
-      await new Promise((resolve) => setTimeout(resolve, 200)); // SSE has no ack
+      await giveSseTimeToSubscribe();
       await httpData(t.url, SendNotificationDocument, { input: { userIds: [user.id], title: 'over sse', body: 'b' } }, admin);
       expect((await stream.next()).notificationAdded.title).toBe('over sse');
       expect((await live.next()).notificationAdded.title).toBe('over sse');

@@ -2,17 +2,16 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActivityAddedDocument,
-  MeDocument,
   MessageAddedWithUnreadDocument,
-  OpenDirectConversationDocument,
   SendMessageDocument,
   SendNotificationDocument,
 } from './generated/graphql.js';
-import WebSocket from 'ws';
 import { httpData, sseConnect, wsConnect, type WsConnection } from './support/clients.js';
-import { deferred, eventually, within } from './support/deferred.js';
+import { eventually, probeUntilLive, within } from './support/deferred.js';
 import { sample, scrape } from './support/metrics.js';
-import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { bearer, rawConnect } from './support/raw-ws.js';
+import { BACKENDS, startTestServer, type TestServer } from './support/server.js';
+import { newPeople, openDirect, person } from './support/world.js';
 
 const ActivityAddedQuery = print(ActivityAddedDocument);
 
@@ -24,7 +23,7 @@ describe.each(BACKENDS)('shared execution of subscription events on %s', (backen
   let t: TestServer;
   const sockets: WsConnection[] = [];
   const closers: (() => void)[] = [];
-  let counter = 0;
+  const people = newPeople(() => t, 'shared');
 
   beforeAll(async () => {
     t = await startTestServer(backend);
@@ -35,14 +34,6 @@ describe.each(BACKENDS)('shared execution of subscription events on %s', (backen
     await Promise.all(sockets.map((socket) => socket.dispose()));
     await t?.stop();
   });
-
-  async function newUser(role: 'customer' | 'admin'): Promise<{ id: string; token: string }> {
-    counter += 1;
-    const id = `shared-${role}-${counter}`;
-    const jwt = await token({ sub: id, role, name: `${role} ${counter}` });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, token: jwt };
-  }
 
   function ws(jwt: string): WsConnection {
     const connection = wsConnect(t.url, { authorization: `Bearer ${jwt}` });
@@ -63,9 +54,9 @@ describe.each(BACKENDS)('shared execution of subscription events on %s', (backen
   }
 
   it("never gives one participant another's unread count, while sharing between the same viewer's devices", async () => {
-    const alice = await newUser('customer');
-    const bob = await newUser('customer');
-    const conversationId = (await httpData(t.url, OpenDirectConversationDocument, { userId: bob.id }, alice.token)).openDirectConversation.id;
+    const alice = await people.customer();
+    const bob = await people.customer();
+    const conversationId = await openDirect(t, alice, bob);
 
     const alicePhone = ws(alice.token).subscribe(MessageAddedWithUnreadDocument, { conversationId });
     const bobPhone = ws(bob.token).subscribe(MessageAddedWithUnreadDocument, { conversationId });
@@ -101,8 +92,8 @@ describe.each(BACKENDS)('shared execution of subscription events on %s', (backen
   });
 
   it('executes an event once for every admin watching the same feed, and separately for another operation', async () => {
-    const admins = await Promise.all([1, 2, 3, 4].map(() => newUser('admin')));
-    const customer = await newUser('customer');
+    const admins = await Promise.all([1, 2, 3, 4].map(() => people.admin()));
+    const customer = await people.customer();
     const feeds = admins.map((admin) => ws(admin.token).subscribe(ActivityAddedDocument, {}));
     // Another shape of the same stream (a topic filter) is its own execution, and still correct.
     const filtered = ws(admins[0]!.token).subscribe(ActivityAddedDocument, { topic: 'notification.created' });
@@ -127,8 +118,8 @@ describe.each(BACKENDS)('shared execution of subscription events on %s', (backen
   });
 
   it("serves the admins' feed from one group: one PubSub stream, kept when its first member leaves, released with the last", async () => {
-    const customer = await newUser('customer');
-    const admins = await Promise.all([1, 2, 3].map(() => newUser('admin')));
+    const customer = await people.customer();
+    const admins = await Promise.all([1, 2, 3].map(() => people.admin()));
     await eventually(async () => (sample(await scrape(t.url), 'realtime_active_subscriptions', { field: 'activityAdded' }) === 0 ? true : undefined), 'no feed left');
     const streamsBefore = t.server.pubsub.activeSubscriptions();
     const [first, second, third] = admins.map((admin) => ws(admin.token).subscribe(ActivityAddedDocument, {}));
@@ -170,45 +161,30 @@ describe.each(BACKENDS)('a slow member of a fan-out group on %s', (backend) => {
   });
 
   it('is closed with 1013 once its socket holds more than SUBSCRIBER_BUFFER_BYTES, while the rest of the group keeps receiving', async () => {
-    const slowToken = await token({ sub: 'group-slow-admin', role: 'admin' });
-    const fastToken = await token({ sub: 'group-fast-admin', role: 'admin' });
-    await httpData(t.url, MeDocument, {}, slowToken);
-    await httpData(t.url, MeDocument, {}, fastToken);
-    const fast = wsConnect(t.url, { authorization: `Bearer ${fastToken}` });
+    const slowAdmin = await person(t, 'group-slow-admin', 'admin');
+    const fastAdmin = await person(t, 'group-fast-admin', 'admin');
+    const fast = wsConnect(t.url, bearer(fastAdmin.token));
     sockets.push(fast);
     const fastFeed = fast.subscribe(ActivityAddedDocument, { topic: 'notification.created' });
 
     // A raw graphql-ws client, so the test can stop reading from its socket.
-    const slow = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const closed = deferred<number>();
-    const firstEvent = deferred();
-    slow.on('close', (code) => closed.resolve(code));
-    slow.on('open', () => slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${slowToken}` } })));
-    slow.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string };
-      if (message.type === 'connection_ack') {
-        slow.send(JSON.stringify({ id: 'feed', type: 'subscribe', payload: { query: ActivityAddedQuery, variables: { topic: 'notification.created' } } }));
-      } else if (message.type === 'next') firstEvent.resolve();
-    });
-    await eventually(async () => {
-      await t.sql(`insert into notifications (user_id, title) values ('group-fast-admin', 'probe')`);
-      return within(firstEvent.promise, 500, 'probe').then(
-        () => true,
-        () => undefined,
-      );
-    }, 'the slow subscription to go live');
+    const slow = await rawConnect(t.url);
+    await slow.init(bearer(slowAdmin.token));
+    slow.send({ id: 'feed', type: 'subscribe', payload: { query: ActivityAddedQuery, variables: { topic: 'notification.created' } } });
+    await probeUntilLive(
+      () => t.sql(`insert into notifications (user_id, title) values ('group-fast-admin', 'probe')`),
+      (ms) => slow.next('next', ms),
+      'the slow subscription to go live',
+    );
 
-    slow.pause();
+    slow.socket.pause();
     // About 10 MB of frames for a client that reads nothing: past the kernel's socket buffers and the 1 MiB limit.
     await t.sql(`insert into notifications (user_id, title) select 'group-fast-admin', 'flood ' || i from generate_series(1, 30000) as i`);
     const [last] = await t.sql<{ id: string }>(`insert into notifications (user_id, title) values ('group-fast-admin', 'still here') returning id::text`);
     // The fast member gets everything, up to the last notification.
-    for (;;) {
-      const event = await fastFeed.next(30_000);
-      if ((event.activityAdded.data as { notificationId?: string } | null)?.notificationId === last!.id) break;
-    }
+    await fastFeed.takeUntil((event) => (event.activityAdded.data as { notificationId?: string } | null)?.notificationId === last!.id, 30_000);
 
-    slow.resume();
-    expect(await within(closed.promise, 30_000, 'the slow socket to close')).toBe(1013);
+    slow.socket.resume();
+    expect((await within(slow.closed, 30_000, 'the slow socket to close')).code).toBe(1013);
   });
 });

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MeDocument, NotificationAddedDocument } from './generated/graphql.js';
-import { httpData, wsConnect, type WsConnection } from './support/clients.js';
-import { deferred, eventually, within } from './support/deferred.js';
-import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
+import { NotificationAddedDocument } from './generated/graphql.js';
+import { wsConnect, type WsConnection } from './support/clients.js';
+import { deferred, eventually, probeUntilLive, within } from './support/deferred.js';
+import { bearer, rawConnect } from './support/raw-ws.js';
+import { BACKENDS, startTestServer, type TestServer } from './support/server.js';
+import { person } from './support/world.js';
 
 describe.each(BACKENDS)('a slow consumer on %s', (backend) => {
   let t: TestServer;
@@ -19,45 +21,31 @@ describe.each(BACKENDS)('a slow consumer on %s', (backend) => {
   });
 
   it('is closed with 1013 once its buffer passes the limit, while other clients keep receiving', async () => {
-    const slowToken = await token({ sub: 'slow-reader', role: 'customer' });
-    const fastToken = await token({ sub: 'fast-reader', role: 'customer' });
-    await httpData(t.url, MeDocument, {}, slowToken);
-    await httpData(t.url, MeDocument, {}, fastToken);
+    const slowReader = await person(t, 'slow-reader', 'customer');
+    const fastReader = await person(t, 'fast-reader', 'customer');
 
     // A raw graphql-ws client, so the test can stop reading from its socket.
-    const slow = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-    const firstEvent = deferred();
-    const closed = deferred<number>();
-    slow.on('close', (code) => closed.resolve(code));
-    slow.on('open', () => slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${slowToken}` } })));
-    slow.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string };
-      if (message.type === 'connection_ack') {
-        slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { notificationAdded { id body } }' } }));
-      } else if (message.type === 'next') firstEvent.resolve();
-    });
-    await eventually(async () => {
-      await t.sql(`insert into notifications (user_id, title) values ('slow-reader', 'probe')`);
-      return within(firstEvent.promise, 500, 'probe').then(
-        () => true,
-        () => undefined,
-      );
-    }, 'the slow subscription to go live');
+    const slow = await rawConnect(t.url);
+    await slow.init(bearer(slowReader.token));
+    slow.send({ id: '1', type: 'subscribe', payload: { query: 'subscription { notificationAdded { id body } }' } });
+    await probeUntilLive(
+      () => t.sql(`insert into notifications (user_id, title) values ('slow-reader', 'probe')`),
+      (ms) => slow.next('next', ms),
+      'the slow subscription to go live',
+    );
 
-    const fast = wsConnect(t.url, { authorization: `Bearer ${fastToken}` });
+    const fast = wsConnect(t.url, bearer(fastReader.token));
     sockets.push(fast);
     const fastEvents = fast.subscribe(NotificationAddedDocument, {});
-    await eventually(async () => {
-      await t.sql(`insert into notifications (user_id, title) values ('fast-reader', 'probe')`);
-      return fastEvents.next(500).then(
-        () => true,
-        () => undefined,
-      );
-    }, 'the fast subscription to go live');
+    await probeUntilLive(
+      () => t.sql(`insert into notifications (user_id, title) values ('fast-reader', 'probe')`),
+      (ms) => fastEvents.next(ms),
+      'the fast subscription to go live',
+    );
     while (fastEvents.pending > 0) await fastEvents.next();
 
     const before = t.server.pubsub.activeSubscriptions();
-    slow.pause();
+    slow.socket.pause();
     // ~20 MB for a client that reads nothing: far past the kernel's socket buffers.
     await t.sql(`insert into notifications (user_id, title, body) select 'slow-reader', 'flood ' || i, repeat('x', 4000) from generate_series(1, 5000) as i`);
     await t.sql(`insert into notifications (user_id, title) values ('fast-reader', 'still here')`);
@@ -66,8 +54,8 @@ describe.each(BACKENDS)('a slow consumer on %s', (backend) => {
     // The slow subscription was dropped server-side...
     await eventually(() => (t.server.pubsub.activeSubscriptions() < before ? true : undefined), 'the slow subscription to be dropped', 20_000);
     // ...and once the client reads again it finds the 1013 close after what was already on the wire.
-    slow.resume();
-    expect(await within(closed.promise, 30_000, 'the slow socket to close')).toBe(1013);
+    slow.socket.resume();
+    expect((await within(slow.closed, 30_000, 'the slow socket to close')).code).toBe(1013);
   });
 });
 
@@ -83,8 +71,7 @@ describe.each(BACKENDS)('subscriptions cut short on %s', (backend) => {
   });
 
   it('leaves no stream or channel behind when sockets close while their subscriptions are still starting', async () => {
-    const jwt = await token({ sub: 'racer', role: 'customer' });
-    await httpData(t.url, MeDocument, {}, jwt);
+    const jwt = (await person(t, 'racer', 'customer')).token;
     const streams = t.server.pubsub.activeSubscriptions();
     const channels = t.server.pubsub.activeChannels();
     for (let i = 0; i < 200; i += 1) {

@@ -2,7 +2,6 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   MarkReadDocument,
-  MeDocument,
   SendNotificationDocument,
   SetNotificationPreferenceDocument,
   UnreadCountChangedDocument,
@@ -11,6 +10,7 @@ import { httpData, sseConnect, wsConnect, type WsConnection } from './support/cl
 import { eventually, within } from './support/deferred.js';
 import { BACKENDS, clusterEnv, createTestDatabase, startServerProcess, startTestServer, token, type ServerProcess, type TestServer } from './support/server.js';
 import { startWebhookReceiver, verifySignature, type ReceivedWebhook, type WebhookReceiver } from './support/webhook-receiver.js';
+import { newPeople } from './support/world.js';
 
 const SECRET = 'webhook-test-secret-0123456789';
 const DELAY_S = 1;
@@ -63,16 +63,9 @@ describe.each(BACKENDS)('offline delivery by webhook on %s', (backend) => {
   let receiver: WebhookReceiver;
   let admin: string;
   const sockets: WsConnection[] = [];
-  let userCounter = 0;
   const sql: Sql = (text, params) => t.sql(text, params);
 
-  async function newUser(): Promise<{ id: string; token: string }> {
-    userCounter += 1;
-    const id = `wh-${backend === 'embedded' ? 'e' : 'r'}-${userCounter}`;
-    const jwt = await token({ sub: id, role: 'customer', name: `User ${userCounter}` });
-    await httpData(t.url, MeDocument, {}, jwt);
-    return { id, token: jwt };
-  }
+  const newUser = newPeople(() => t, `wh-${backend === 'embedded' ? 'e' : 'r'}`).customer;
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();

@@ -1,3 +1,12 @@
+/**
+ * Our own loader rather than `dataloader` / @pothos/plugin-dataloader: those
+ * keep a loader per request context, and every subscriber of an event has its
+ * own context, so each would query alone. These loaders are per database and
+ * batch a whole turn of the event loop (setImmediate, not a microtask), so one
+ * event costs one query however many subscribers of this process it reaches.
+ */
+import type { Db } from './client.js';
+
 export interface BatchLoaderOptions {
   /**
    * Keep this many loaded values for later calls; only for rows that never
@@ -46,6 +55,22 @@ export function createBatchLoader<K, V>(load: (keys: K[]) => Promise<Map<K, V>>,
     batch.keys.add(key);
     const value = (await batch.result).get(key);
     if (value !== undefined) remember(key, value);
+    return value;
+  };
+}
+
+/**
+ * One value per database handle, built on first use: loaders are process-wide
+ * (their batches span every subscriber), and a test process may run several servers.
+ */
+export function perDatabase<T>(build: (db: Db) => T): (db: Db) => T {
+  const byDb = new WeakMap<Db, T>();
+  return (db) => {
+    let value = byDb.get(db);
+    if (value === undefined) {
+      value = build(db);
+      byDb.set(db, value);
+    }
     return value;
   };
 }

@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Viewer } from '../auth/viewer.js';
-import { createBatchLoader, type BatchLoader } from './batch.js';
+import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
-import type { ConversationRow, MessageRow, UserRow } from './types.js';
+import type { ConversationRow, Database, MessageRow, OrderRow, UserRow } from './types.js';
 import { userLoader } from './users.js';
 
 /** A conversation as one viewer sees it: `member` per conversation_members() (migrations/…_chat.sql). */
@@ -40,20 +40,12 @@ export async function openDirectConversation(db: Db, userA: string, userB: strin
     .executeTakeFirstOrThrow();
 }
 
-export interface OrderParties {
-  id: string;
-  customer_id: string;
-  partner_id: string | null;
-}
+/** The columns of an order that say who takes part in its conversation (see takesPartInOrder in schema/order-access.ts). */
+export type OrderPartiesRow = Pick<OrderRow, 'id' | 'customer_id' | 'partner_id'>;
 
-export async function findOrderParties(db: Db, orderId: string): Promise<OrderParties | undefined> {
-  const result = await sql<OrderParties>`select id::text, customer_id, partner_id from orders where id = ${orderId}`.execute(db);
+export async function findOrderParties(db: Db, orderId: string): Promise<OrderPartiesRow | undefined> {
+  const result = await sql<OrderPartiesRow>`select id::text, customer_id, partner_id from orders where id = ${orderId}`.execute(db);
   return result.rows[0];
-}
-
-/** Whether the viewer may use the order's conversation: its customer, its assigned partner's users, admins. */
-export function takesPartInOrder(viewer: Viewer, order: OrderParties): boolean {
-  return viewer.role === 'ADMIN' || order.customer_id === viewer.id || (viewer.partnerId !== null && order.partner_id === viewer.partnerId);
 }
 
 export async function openOrderConversation(db: Db, orderId: string): Promise<ConversationRow> {
@@ -181,7 +173,7 @@ export async function countUnreadMessages(db: Db, conversationId: string, userId
  * Moves the user's read mark to `messageId` (never backwards) and marks the
  * MESSAGE notifications of those messages read, so both unread counts agree.
  */
-export async function markConversationRead(db: Db, conversationId: string, userId: string, messageId: string): Promise<void> {
+export async function markConversationRead(trx: Transaction<Database>, conversationId: string, userId: string, messageId: string): Promise<void> {
   await sql`
     insert into conversation_participants (conversation_id, user_id, last_read_message_id)
     values (${conversationId}, ${userId}, ${messageId})
@@ -190,7 +182,7 @@ export async function markConversationRead(db: Db, conversationId: string, userI
           updated_at = now()
       where conversation_participants.last_read_message_id is distinct from
             greatest(conversation_participants.last_read_message_id, excluded.last_read_message_id)
-  `.execute(db);
+  `.execute(trx);
   await sql`
     update notifications
     set read_at = now()
@@ -199,7 +191,7 @@ export async function markConversationRead(db: Db, conversationId: string, userI
       and read_at is null
       and data ->> 'conversationId' = ${conversationId}
       and case when data ->> 'messageId' ~ '^[0-9]{1,18}$' then (data ->> 'messageId')::bigint end <= ${messageId}
-  `.execute(db);
+  `.execute(trx);
 }
 
 export interface ChatLoaders {
@@ -210,23 +202,16 @@ export interface ChatLoaders {
   conversation: BatchLoader<string, ConversationRow>;
 }
 
-const loadersByDb = new WeakMap<Db, ChatLoaders>();
-
-/** The process-wide loaders of one database (a test process may run several servers). */
-export function chatLoaders(db: Db): ChatLoaders {
-  let loaders = loadersByDb.get(db);
-  if (!loaders) {
-    loaders = {
-      message: createBatchLoader(
-        async (ids) => new Map((await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
-        { cacheSize: 1000 },
-      ),
-      user: userLoader(db),
-      conversation: createBatchLoader(
-        async (ids) => new Map((await db.selectFrom('conversations').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
-      ),
-    };
-    loadersByDb.set(db, loaders);
-  }
-  return loaders;
-}
+/** The process-wide loaders of one database. */
+export const chatLoaders = perDatabase(
+  (db): ChatLoaders => ({
+    message: createBatchLoader(
+      async (ids) => new Map((await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
+      { cacheSize: 1000 },
+    ),
+    user: userLoader(db),
+    conversation: createBatchLoader(
+      async (ids) => new Map((await db.selectFrom('conversations').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
+    ),
+  }),
+);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { createBatchLoader, type BatchLoader } from './batch.js';
+import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { NotificationRow } from './types.js';
 
@@ -34,24 +34,18 @@ export async function listNotificationsAfter(db: Executor, userId: string, after
     .execute();
 }
 
-const loadersByDb = new WeakMap<Db, BatchLoader<string, NotificationRow>>();
-
 /**
  * Reads a notification by id for the per-event path: a broadcast reaches
  * thousands of subscribers of this process in the same turn, and their reads
  * become one query. Nothing is kept past the batch.
  */
-export function notificationLoader(db: Db): BatchLoader<string, NotificationRow> {
-  let loader = loadersByDb.get(db);
-  if (!loader) {
-    loader = createBatchLoader(async (ids) => {
+export const notificationLoader = perDatabase(
+  (db): BatchLoader<string, NotificationRow> =>
+    createBatchLoader(async (ids) => {
       const rows = await db.selectFrom('notifications').selectAll().where('id', 'in', ids).execute();
       return new Map(rows.map((row) => [row.id, row]));
-    });
-    loadersByDb.set(db, loader);
-  }
-  return loader;
-}
+    }),
+);
 
 /** When the notification was created, or null if there is no such notification of this user. */
 export async function notificationCreatedAt(db: Executor, userId: string, id: string): Promise<Date | null> {

@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
-import { createBatchLoader, type BatchLoader } from './batch.js';
+import { sql, type Transaction } from 'kysely';
+import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
-import type { OrderRow, OrderStatusChangeRow, OrderStatusName, UserRow } from './types.js';
+import type { Database, OrderRow, OrderStatusChangeRow, OrderStatusName, UserRow } from './types.js';
 import { userLoader } from './users.js';
 
 /**
@@ -55,22 +55,22 @@ export async function insertOrder(db: Db, order: { customerId: string; descripti
 }
 
 /** Reads the order for a change and locks it until the transaction ends. */
-export async function lockOrder(trx: Db, id: string): Promise<OrderRow | undefined> {
+export async function lockOrder(trx: Transaction<Database>, id: string): Promise<OrderRow | undefined> {
   return trx.selectFrom('orders').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
 /**
  * Moves the order to `status`; the triggers check the move, write the history
  * row (with the note, passed as a setting that lasts until the transaction ends),
- * the events, the notification and any earnings. Call inside a transaction.
+ * the events, the notification and any earnings.
  */
-export async function setOrderStatus(trx: Db, id: string, status: OrderStatusName, note: string | null): Promise<OrderRow> {
+export async function setOrderStatus(trx: Transaction<Database>, id: string, status: OrderStatusName, note: string | null): Promise<OrderRow> {
   await sql`select set_config('orders.status_note', ${note ?? ''}, true)`.execute(trx);
   return trx.updateTable('orders').set({ status }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
-export async function setOrderPartner(trx: Db, id: string, partnerId: string | null): Promise<OrderRow> {
-  return trx.updateTable('orders').set({ partner_id: partnerId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+export async function setOrderPartner(db: Db, id: string, partnerId: string | null): Promise<OrderRow> {
+  return db.updateTable('orders').set({ partner_id: partnerId }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 /**
@@ -116,28 +116,21 @@ export interface OrderLoaders {
   user: BatchLoader<string, UserRow>;
 }
 
-const loadersByDb = new WeakMap<Db, OrderLoaders>();
-
 /**
  * Batched reads for the per-event path: every subscriber of this process that
  * an order event reaches asks in the same turn, and they share one query.
  * Nothing is cached past the batch, so a read is never older than the event
  * that asked for it.
  */
-export function orderLoaders(db: Db): OrderLoaders {
-  let loaders = loadersByDb.get(db);
-  if (!loaders) {
-    loaders = {
-      order: createBatchLoader(async (ids) => new Map((await db.selectFrom('orders').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row]))),
-      history: createBatchLoader(async (orderIds) => {
-        const rows = await db.selectFrom('order_status_history').selectAll().where('order_id', 'in', orderIds).orderBy('id', 'asc').execute();
-        const byOrder = new Map<string, OrderStatusChangeRow[]>(orderIds.map((id) => [id, []]));
-        for (const row of rows) byOrder.get(row.order_id)?.push(row);
-        return byOrder;
-      }),
-      user: userLoader(db),
-    };
-    loadersByDb.set(db, loaders);
-  }
-  return loaders;
-}
+export const orderLoaders = perDatabase(
+  (db): OrderLoaders => ({
+    order: createBatchLoader(async (ids) => new Map((await db.selectFrom('orders').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row]))),
+    history: createBatchLoader(async (orderIds) => {
+      const rows = await db.selectFrom('order_status_history').selectAll().where('order_id', 'in', orderIds).orderBy('id', 'asc').execute();
+      const byOrder = new Map<string, OrderStatusChangeRow[]>(orderIds.map((id) => [id, []]));
+      for (const row of rows) byOrder.get(row.order_id)?.push(row);
+      return byOrder;
+    }),
+    user: userLoader(db),
+  }),
+);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { createBatchLoader, type BatchLoader } from './batch.js';
+import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { PartnerRow } from './types.js';
 
@@ -20,17 +20,10 @@ export interface PartnerLoaders {
   earningsTotalCents: BatchLoader<string, number>;
 }
 
-const loadersByDb = new WeakMap<Db, PartnerLoaders>();
-
 /** Batched, uncached reads: a page of orders or one event reaching many subscribers asks once. */
-export function partnerLoaders(db: Db): PartnerLoaders {
-  let loaders = loadersByDb.get(db);
-  if (!loaders) {
-    loaders = {
-      partner: createBatchLoader(async (ids) => new Map((await db.selectFrom('partners').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row]))),
-      earningsTotalCents: createBatchLoader((ids) => earningsTotals(db, ids)),
-    };
-    loadersByDb.set(db, loaders);
-  }
-  return loaders;
-}
+export const partnerLoaders = perDatabase(
+  (db): PartnerLoaders => ({
+    partner: createBatchLoader(async (ids) => new Map((await db.selectFrom('partners').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row]))),
+    earningsTotalCents: createBatchLoader((ids) => earningsTotals(db, ids)),
+  }),
+);

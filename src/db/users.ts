@@ -1,5 +1,5 @@
 import type { Viewer } from '../auth/viewer.js';
-import { createBatchLoader, type BatchLoader } from './batch.js';
+import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { PartnerRow, UserRow } from './types.js';
 
@@ -51,15 +51,7 @@ export async function findPartner(db: Db, id: string): Promise<PartnerRow | unde
   return db.selectFrom('partners').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-
-const userLoaders = new WeakMap<Db, BatchLoader<string, UserRow>>();
-
 /** Users by id, batched per tick; not kept past the batch, since names change with tokens. */
-export function userLoader(db: Db): BatchLoader<string, UserRow> {
-  let loader = userLoaders.get(db);
-  if (!loader) {
-    loader = createBatchLoader(async (ids) => new Map((await findUsers(db, ids)).map((row) => [row.id, row])));
-    userLoaders.set(db, loader);
-  }
-  return loader;
-}
+export const userLoader = perDatabase(
+  (db): BatchLoader<string, UserRow> => createBatchLoader(async (ids) => new Map((await findUsers(db, ids)).map((row) => [row.id, row]))),
+);

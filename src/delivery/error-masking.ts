@@ -1,12 +1,31 @@
 import { GraphQLError, type ASTNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable } from './async-iteration.js';
+import { isUnavailable, serviceUnavailable } from '../errors.js';
+import type { Logger } from '../observability/log.js';
+import { isAsyncIterable } from '../basics/async-iteration.js';
 
 export type MaskError = (error: unknown) => GraphQLError;
 
 /**
- * Internal errors reach clients as `Unexpected error.` (see server.ts
- * maskError), without Yoga's built-in masking.
+ * The error policy: errors of ours (coded GraphQL errors) pass; a backing
+ * service that is down is SERVICE_UNAVAILABLE; anything else is logged and
+ * reaches the client as `Unexpected error.`, without its message or stack.
+ */
+export function createErrorMasker(log: Logger): MaskError {
+  return (error) => {
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+    if (isUnavailable(original ?? error)) {
+      log.warn({ err: original ?? error }, 'backing service unavailable');
+      return serviceUnavailable();
+    }
+    log.error({ err: original ?? error }, 'internal error');
+    return new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  };
+}
+
+/**
+ * Applies the error policy (createErrorMasker) without Yoga's built-in masking.
  *
  * Yoga's masking returns an `onNext` hook for every subscription, and envelop
  * then wraps each subscription's stream in two more iterator layers (one for

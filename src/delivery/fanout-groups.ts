@@ -1,17 +1,8 @@
 import { execute, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { WebSocket } from 'ws';
 import { asGraphQLError, maskedResult, type MaskError } from './error-masking.js';
-import type { SubscriptionObserver } from './subscription-observer.js';
-
-/**
- * Root subscription field extension: `extensions: { [FANOUT]: (args, context) => key | null }`.
- * Subscribers of the field with the same key (and the same document and
- * variables) receive the same stream by construction (same events, same
- * filtering, nothing per subscriber), so one group may serve them all; null
- * keeps a subscriber on its own stream (e.g. one that replays from `since`).
- */
-export const FANOUT = 'fanout';
-export type FanoutKey = (args: Record<string, unknown>, context: unknown) => string | null;
+import { WS_CLOSE } from '../errors.js';
+import type { SubscriptionObserver } from '../observability/subscription-observer.js';
 
 /**
  * Where a graphql-ws subscription's frames go: its socket and its id. Put in
@@ -34,8 +25,6 @@ export interface FanoutGroupsOptions {
 /** Members written to in one turn of the event loop. */
 const DELIVERY_SLICE = 1000;
 
-/** WebSocket close code 1013 "Try Again Later": the contract's code for a slow consumer. */
-const CLOSE_SLOW_CONSUMER = 1013;
 
 /**
  * Subscribers over graphql-ws whose streams are the same by construction
@@ -138,7 +127,7 @@ class Group {
       const socket = member.target.socket;
       if (socket.readyState !== socket.OPEN) continue;
       if (socket.bufferedAmount > this.options.bufferLimitBytes) {
-        socket.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
+        socket.close(WS_CLOSE.slowConsumer.code, WS_CLOSE.slowConsumer.reason);
         continue;
       }
       socket.send(`${member.frameStart}${payload}}`);

@@ -14,18 +14,11 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable } from './async-iteration.js';
+import { isAsyncIterable } from '../basics/async-iteration.js';
 import { asGraphQLError, maskedResult, type MaskError } from './error-masking.js';
-import { FANOUT, type FanoutGroups, type FanoutKey, type WsTarget } from './fanout-groups.js';
-import type { SubscriptionObserver } from './subscription-observer.js';
-
-/**
- * Field extension for fields whose value depends on who asks (an unread count
- * of the viewer, say): `extensions: { [PER_VIEWER]: true }`. An operation that
- * selects one is shared only between subscriptions of the same viewer.
- */
-export const PER_VIEWER = 'perViewer';
-
+import { FANOUT, PER_VIEWER, type FanoutKey } from '../schema/field-extensions.js';
+import type { FanoutGroups, WsTarget } from './fanout-groups.js';
+import type { SubscriptionObserver } from '../observability/subscription-observer.js';
 
 export interface SharedExecutionOptions {
   /** false executes once per subscriber (the plain path, kept for comparison). */

@@ -17,3 +17,13 @@ export function boundedText(value: string, field: string, bounds: { min?: number
   if (length > bounds.max) throw badInput(field, `must be at most ${bounds.max} characters`);
   return text;
 }
+
+/** An optional argument: null when the client left it out or sent null, else `convert(value)`. */
+export function optional<T, R>(value: T | null | undefined, convert: (value: T) => R): R | null {
+  return value === null || value === undefined ? null : convert(value);
+}
+
+/** An optional row id argument (see rowId). */
+export function optionalId(value: string | null | undefined, field: string): string | null {
+  return optional(value, (id) => rowId(String(id), field));
+}

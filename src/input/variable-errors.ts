@@ -1,6 +1,6 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable } from '../delivery/async-iteration.js';
+import { isAsyncIterable } from '../basics/async-iteration.js';
 
 const INVALID_VARIABLE = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)" (?:got invalid value|of required type|of non-null type)/;
 

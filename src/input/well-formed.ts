@@ -125,7 +125,7 @@ function firstProblem(document: DocumentNode, variables: Record<string, unknown>
  * than sent: NUL characters, lone surrogates, non-finite numbers, values
  * nested deeper than MAX_INPUT_DEPTH, and documents nested too deeply to
  * parse. One check at the edge covers every
- * argument of every field, on every transport (server.ts runs graphql-ws
+ * argument of every field, on every transport (transport/graphql-ws.ts runs graphql-ws
  * operations through the same envelop).
  */
 export function useWellFormedInput(): Plugin {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
+import { LUA_NOW_MS, openCounterRedis, readyAtStart } from './redis-counters.js';
 
 /**
  * Open connections per user (graphql-ws connections and SSE streams), at most
@@ -56,10 +56,8 @@ function localSlots(max: number): ConnectionSlots {
  * lapse after the TTL. Time comes from the Redis server, so processes with
  * skewed clocks agree.
  */
-const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
 // KEYS: the user's set. ARGV: max, ttl, member. 1 taken, 0 full.
-const TAKE = `${NOW}
+const TAKE = `${LUA_NOW_MS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
@@ -67,19 +65,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
 // KEYS: the user's set. ARGV: ttl, members... Re-adds members Redis lost (a restart), so counts heal.
-const RENEW = `${NOW}
+const RENEW = `${LUA_NOW_MS}
 local lapse = now + tonumber(ARGV[1])
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], lapse, ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
-/** How long start() waits for Redis before counting per process. */
-const FIRST_CONNECT_WAIT_MS = 2000;
-
 function redisSlots({ max, prefix, heartbeatMs, ttlMs, log }: ConnectionSlotsOptions, url: string): ConnectionSlots {
   // No offline queue: while Redis is away, connections are counted by this process alone.
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 });
-  redis.on('error', () => {});
+  const redis = openCounterRedis(url);
   const proc = randomUUID();
   const key = (userId: string) => `${prefix}connections:${userId}`;
   /** The members this process holds, per user: what it renews. */
@@ -130,15 +124,7 @@ function redisSlots({ max, prefix, heartbeatMs, ttlMs, log }: ConnectionSlotsOpt
       timer = setInterval(() => void renew(), heartbeatMs);
       timer.unref();
       // The first connections should be counted cluster-wide, not by the fallback.
-      if (redis.status !== 'ready') {
-        await new Promise<void>((resolve) => {
-          const wait = setTimeout(resolve, FIRST_CONNECT_WAIT_MS);
-          redis.once('ready', () => {
-            clearTimeout(wait);
-            resolve();
-          });
-        });
-      }
+      await readyAtStart(redis);
     },
     async stop() {
       if (timer) clearInterval(timer);

@@ -22,7 +22,7 @@ const report = {
 
 /**
  * Bounds on what one operation may ask for. They are envelop plugins, so they
- * apply to every transport: Yoga runs them for HTTP and SSE, and server.ts
+ * apply to every transport: Yoga runs them for HTTP and SSE, and transport/graphql-ws.ts
  * validates graphql-ws operations through the same `getEnveloped()`.
  */
 export function useOperationLimits(config: Config): Plugin {

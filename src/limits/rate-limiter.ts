@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { LUA_NOW_MS, openCounterRedis, readyAtStart } from './redis-counters.js';
 
 /** A sliding-window limit: at most `limit` hits in any `windowMs`. */
 export interface RateLimit {
@@ -78,9 +78,7 @@ function localRateLimiter(): RateLimiter & { hitAt(limit: RateLimit, subject: st
  * to atomically. Time comes from the Redis server, so processes with skewed
  * clocks still share one window.
  */
-const SLIDING_WINDOW_SCRIPT = `
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+const SLIDING_WINDOW_SCRIPT = `${LUA_NOW_MS}
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
@@ -93,24 +91,14 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + window - now)
 `;
 
-/** How long a hit waits for a Redis that is still connecting at start. */
-const FIRST_CONNECT_WAIT_MS = 2000;
-
 function redisRateLimiter(url: string, prefix: string): RateLimiter {
-  // No offline queue and a short timeout: while Redis is away, mutations must
-  // keep working (CONTRACT.md "Delivery"), so hits are counted in-process then.
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 });
-  redis.on('error', () => {});
+  // While Redis is away mutations must keep working (CONTRACT.md "Delivery"): hits are counted in-process then.
+  const redis = openCounterRedis(url);
   const fallback = localRateLimiter();
   let counter = 0;
   const ready = () => redis.status === 'ready';
-  const firstReady = new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), FIRST_CONNECT_WAIT_MS).unref();
-    redis.once('ready', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
+  // A hit at start waits for a Redis that is still connecting, once.
+  const firstReady = readyAtStart(redis);
 
   return {
     async hit(limit, subject) {

@@ -1,25 +1,21 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable, withEnd } from '../delivery/async-iteration.js';
+import { isAsyncIterable, withEnd } from '../basics/async-iteration.js';
 import type { Context } from '../context.js';
 import { overHttp } from '../context.js';
+import { capReached } from '../errors.js';
 import type { ConnectionSlots } from './connection-slots.js';
 
 export function tooManyConnections(max: number): GraphQLError {
-  return new GraphQLError(`At most ${max} connections may be open at once per user; close one first`, {
-    extensions: { code: 'RATE_LIMITED', retryAfterMs: RETRY_HINT_MS, limit: max },
-  });
+  return capReached(`At most ${max} connections may be open at once per user; close one first`, max);
 }
-
-/** A slot frees only when the user closes something; a hint for clients that back off on RATE_LIMITED. */
-const RETRY_HINT_MS = 1000;
 
 /**
  * An SSE stream is an open connection too: it takes one of its user's slots
  * for as long as it runs, and beyond the cap it is answered RATE_LIMITED.
  * graphql-ws operations run through the same envelop, but their `request` is
  * the WebSocket upgrade (no fetch Headers); the connection took its slot at
- * connection_init (server.ts).
+ * connection_init (transport/graphql-ws.ts).
  */
 export function useStreamSlots(slots: ConnectionSlots, max: number): Plugin<Context> {
   return {

@@ -1,6 +1,6 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable } from '../delivery/async-iteration.js';
+import { isAsyncIterable } from '../basics/async-iteration.js';
 import type { Context } from '../context.js';
 import type { Logger } from './log.js';
 

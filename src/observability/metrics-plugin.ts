@@ -1,9 +1,9 @@
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Counter } from 'prom-client';
-import { isAsyncIterable } from '../delivery/async-iteration.js';
+import { isAsyncIterable } from '../basics/async-iteration.js';
 import type { Metrics } from './metrics.js';
-import type { SubscriptionObserver } from '../delivery/subscription-observer.js';
+import type { SubscriptionObserver } from './subscription-observer.js';
 import { overHttp } from '../context.js';
 
 function rootField(document: DocumentNode, operationName: string | null | undefined): string {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DatabaseHandle, DbSession } from '../db/client.js';
+import type { DatabaseHandle, Db, DbSession } from '../db/client.js';
 import type { PubSub } from './index.js';
 import { lastOutboxPosition, pruneOutbox, readOutboxAfter, takeOutboxPositions } from '../db/outbox.js';
 import type { OutboxEvent } from './topics.js';
@@ -57,7 +57,6 @@ export interface Relay {
  * dropped by subscribers, which remember the last position they saw.
  */
 export function createRelay({ database, pubsub, log, pollMs, retentionHours, onPublished }: RelayOptions): Relay {
-  let lastPrunedAt = 0;
   let session: DbSession | null = null;
   let leader = false;
   let lastPublishedPosition = '0';
@@ -67,32 +66,11 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
   let savedPosition = '0';
   let savedAt = 0;
   let running = false;
-  /** While the loop waits between ticks: its timer, and how to end the wait now. */
-  let waiting: { timer: ReturnType<typeof setTimeout>; resume: () => void; woken: boolean } | null = null;
-  let wokenEarly = false;
   /** Set while the PubSub refuses publishes: wake-ups then wait for the next poll instead of hammering it. */
   let pubsubDown = false;
   let loop: Promise<void> = Promise.resolve();
-  /** Polls in a row that found nothing: an idle leader polls less and less often, up to IDLE_POLL_MS. */
-  let idlePolls = 0;
-  const idleAwareWait = () => Math.max(pollMs, Math.min(IDLE_POLL_MS, pollMs * 2 ** Math.min(idlePolls, 10)));
-
-  const signal = () => {
-    wokenEarly = true;
-    if (!waiting || waiting.woken || pubsubDown || !leader) return;
-    waiting.woken = true;
-    clearTimeout(waiting.timer);
-    // A short gather: under load, each positioning statement (a committed write) takes many rows, not one.
-    waiting.timer = setTimeout(waiting.resume, Math.min(pollMs, WAKE_GATHER_MS));
-  };
-
-  function pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      waiting = { timer: setTimeout(resolve, ms), resume: resolve, woken: false };
-    }).finally(() => {
-      waiting = null;
-    });
-  }
+  const waits = createLoopWaits(pollMs, () => !pubsubDown && leader);
+  const prune = createPruner(database.db, retentionHours, log);
 
   const loseSession = (why: string) => {
     if (leader) log.warn({ why }, 'relay lost leadership');
@@ -138,10 +116,10 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     for (;;) {
       const events = await nextBatch(current);
       if (events.length === 0) {
-        idlePolls += 1;
+        waits.foundNothing();
         return;
       }
-      idlePolls = 0;
+      waits.foundEvents();
       const last = events[events.length - 1]!.id;
       try {
         await pubsub.publishOutbox(events);
@@ -178,11 +156,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       if (leader) await publishPending(current);
       // What a throttled save left behind is recorded by a later tick (at the latest the next poll).
       if (leader) await saveProgress(current, false);
-      if (leader && Date.now() - lastPrunedAt > PRUNE_EVERY_MS) {
-        lastPrunedAt = Date.now();
-        const pruned = await pruneOutbox(database.db, lastPublishedPosition, retentionHours);
-        if (pruned > 0) log.info({ pruned, retentionHours }, 'pruned published outbox rows');
-      }
+      if (leader) await prune(lastPublishedPosition);
     } catch (error) {
       log.error({ err: error }, 'relay step failed; retrying');
       loseSession((error as Error).message);
@@ -191,16 +165,16 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
 
   async function run(): Promise<void> {
     while (running) {
-      wokenEarly = false;
+      waits.beginTick();
       await tick();
       if (!running) break;
-      if (wokenEarly && !pubsubDown && leader) {
+      if (waits.wokenDuringTick() && !pubsubDown && leader) {
         // Woken while it worked: the next batch gathers what commits in the next moment instead of one row per mutation.
-        await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, WAKE_GATHER_MS)));
+        await waits.gather();
         continue;
       }
       // Followers only try for leadership: no need to ask as often as the leader polls.
-      await pause(leader ? idleAwareWait() : Math.max(pollMs, FOLLOWER_POLL_MS));
+      await waits.pause(leader ? waits.idleAwareWait() : Math.max(pollMs, FOLLOWER_POLL_MS));
     }
   }
 
@@ -217,15 +191,11 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       loop = run();
     },
     wake() {
-      idlePolls = 0;
-      signal();
+      waits.wake();
     },
     async stop() {
       running = false;
-      if (waiting) {
-        clearTimeout(waiting.timer);
-        waiting.resume();
-      }
+      waits.endPause();
       await loop;
       if (session && leader) await publishPending(session).catch(() => {});
       if (session && leader) await saveProgress(session, true).catch(() => {});
@@ -234,5 +204,65 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       await session?.close();
       session = null;
     },
+  };
+}
+
+/**
+ * The relay loop's waits between ticks: the poll interval, longer while
+ * idle, cut short when a mutation of this process wakes the leader.
+ */
+function createLoopWaits(pollMs: number, mayCutShort: () => boolean) {
+  /** While the loop waits: its timer, and how to end the wait now. */
+  let waiting: { timer: ReturnType<typeof setTimeout>; resume: () => void; woken: boolean } | null = null;
+  let wokenEarly = false;
+  /** Polls in a row that found nothing: an idle leader polls less and less often, up to IDLE_POLL_MS. */
+  let idlePolls = 0;
+  const gatherMs = Math.min(pollMs, WAKE_GATHER_MS);
+  return {
+    beginTick() {
+      wokenEarly = false;
+    },
+    wokenDuringTick: () => wokenEarly,
+    foundNothing() {
+      idlePolls += 1;
+    },
+    foundEvents() {
+      idlePolls = 0;
+    },
+    idleAwareWait: () => Math.max(pollMs, Math.min(IDLE_POLL_MS, pollMs * 2 ** Math.min(idlePolls, 10))),
+    /** A short gather: under load, each positioning statement (a committed write) takes many rows, not one. */
+    gather: () => new Promise<void>((resolve) => setTimeout(resolve, gatherMs)),
+    pause(ms: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        waiting = { timer: setTimeout(resolve, ms), resume: resolve, woken: false };
+      }).finally(() => {
+        waiting = null;
+      });
+    },
+    wake() {
+      idlePolls = 0;
+      wokenEarly = true;
+      if (!waiting || waiting.woken || !mayCutShort()) return;
+      waiting.woken = true;
+      clearTimeout(waiting.timer);
+      waiting.timer = setTimeout(waiting.resume, gatherMs);
+    },
+    /** Ends the current wait at once (stop). */
+    endPause() {
+      if (!waiting) return;
+      clearTimeout(waiting.timer);
+      waiting.resume();
+    },
+  };
+}
+
+/** Prunes published outbox rows past the retention, at most every PRUNE_EVERY_MS. */
+function createPruner(db: Db, retentionHours: number, log: Logger): (publishedUpTo: string) => Promise<void> {
+  let lastPrunedAt = 0;
+  return async (publishedUpTo) => {
+    if (Date.now() - lastPrunedAt <= PRUNE_EVERY_MS) return;
+    lastPrunedAt = Date.now();
+    const pruned = await pruneOutbox(db, publishedUpTo, retentionHours);
+    if (pruned > 0) log.info({ pruned, retentionHours }, 'pruned published outbox rows');
   };
 }

@@ -3,10 +3,11 @@ import { listActivity } from '../db/activity.js';
 import { badInput } from '../errors.js';
 import { ActivityConnection, ActivityEvent } from '../schema/activity.js';
 import { builder } from '../schema/builder.js';
-import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
+import { loadPage, pageArgs } from '../schema/pagination.js';
 import type { OutboxEvent } from '../pubsub/topics.js';
-import { FANOUT, type FanoutKey } from '../delivery/fanout-groups.js';
-import { closingWith, perEvent } from './streams.js';
+import { FANOUT, type FanoutKey } from '../schema/field-extensions.js';
+import { closingWith } from '../streams/lean.js';
+import { perEvent } from '../streams/per-event.js';
 
 const TOPIC_MAX = 100;
 
@@ -23,16 +24,10 @@ builder.queryField('activity', (t) =>
     type: ActivityConnection,
     description: 'ADMIN only. Newest first.',
     authScopes: { admin: true },
-    args: {
-      first: t.arg.int({ defaultValue: 50 }),
-      after: t.arg.string(),
-      topic: t.arg.string(),
-    },
-    resolve: async (_root, args, context) => {
+    args: { ...pageArgs(t.arg, 50), topic: t.arg.string() },
+    resolve: (_root, args, context) => {
       const { config, db } = context.services;
-      const size = pageSize(args.first, 50, config.limits.pageSizeMax);
-      const rows = await listActivity(db, { limit: size + 1, beforeId: decodeCursor(args.after), topic: topicFilter(args.topic) });
-      return toPage(rows, size);
+      return loadPage(args, 50, config.limits.pageSizeMax, (page) => listActivity(db, { ...page, topic: topicFilter(args.topic) }));
     },
   }),
 );

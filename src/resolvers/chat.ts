@@ -14,7 +14,6 @@ import {
   markConversationRead,
   openDirectConversation,
   openOrderConversation,
-  takesPartInOrder,
   type ConversationAccess,
 } from '../db/chat.js';
 import type { ConversationRow, MessageRow } from '../db/types.js';
@@ -25,10 +24,11 @@ import { idAfter, type MessageCreated, type OrderChanged, type OutboxEvent, type
 import type { RateLimit } from '../limits/rate-limiter.js';
 import { builder } from '../schema/builder.js';
 import { Conversation, ConversationConnection, Message, SendMessageInput, TypingEvent } from '../schema/chat.js';
-import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
-import { boundedText, rowId } from '../input/arguments.js';
-import { replayThenLive } from './streams.js';
-import { typingStream } from './typing.js';
+import { partiesOf, takesPartInOrder } from '../schema/order-access.js';
+import { loadPage, pageArgs } from '../schema/pagination.js';
+import { boundedText, optional, optionalId, rowId } from '../input/arguments.js';
+import { replayThenLive } from '../streams/replay.js';
+import { typingStream } from '../streams/typing.js';
 
 const CLIENT_MESSAGE_ID_MAX = 200;
 /** A typing stream holds few signals; a client this far behind gets its stream ended. */
@@ -95,13 +95,7 @@ function isOrderChange(event: { id: string }): event is OrderChange {
 
 /** Ends the stream (as NOT_FOUND, like a fresh subscribe would answer) once the order no longer includes the viewer. */
 function assertStillInOrder(viewer: Viewer, change: OrderChange): void {
-  const { customerId, partnerId } = change.payload;
-  if (customerId === viewer.id || (viewer.partnerId !== null && partnerId === viewer.partnerId)) return;
-  throw notFound('Conversation');
-}
-
-function optionalId(value: string | null | undefined, field: string): string | null {
-  return value === null || value === undefined ? null : rowId(String(value), field);
+  if (!takesPartInOrder(viewer, change.payload)) throw notFound('Conversation');
 }
 
 builder.queryFields((t) => ({
@@ -115,12 +109,10 @@ builder.queryFields((t) => ({
   conversations: t.field({
     type: ConversationConnection,
     authScopes: { authenticated: true },
-    args: { first: t.arg.int({ defaultValue: 20 }), after: t.arg.string() },
-    resolve: async (_root, args, context) => {
+    args: pageArgs(t.arg, 20),
+    resolve: (_root, args, context) => {
       const { config, db } = context.services;
-      const size = pageSize(args.first, 20, config.limits.pageSizeMax);
-      const rows = await listConversations(db, viewerOf(context), decodeCursor(args.after), size + 1);
-      return toPage(rows, size);
+      return loadPage(args, 20, config.limits.pageSizeMax, (page) => listConversations(db, viewerOf(context), page.beforeId, page.limit));
     },
   }),
 }));
@@ -151,7 +143,7 @@ builder.mutationFields((t) => ({
       const db = context.services.db;
       const orderId = rowId(String(args.orderId), 'orderId');
       const order = await findOrderParties(db, orderId);
-      if (!order || !takesPartInOrder(viewerOf(context), order)) throw notFound('Order');
+      if (!order || !takesPartInOrder(viewerOf(context), partiesOf(order))) throw notFound('Order');
       return openOrderConversation(db, order.id);
     },
   }),
@@ -165,10 +157,7 @@ builder.mutationFields((t) => ({
       const conversationId = rowId(String(input.conversationId), 'input.conversationId');
       const body = boundedText(input.body, 'input.body', { min: 1, max: config.limits.messageBodyMax, trim: true });
       const replyToId = optionalId(input.replyToId, 'input.replyToId');
-      const clientMessageId =
-        input.clientMessageId === null || input.clientMessageId === undefined
-          ? null
-          : boundedText(input.clientMessageId, 'input.clientMessageId', { min: 1, max: CLIENT_MESSAGE_ID_MAX });
+      const clientMessageId = optional(input.clientMessageId, (key) => boundedText(key, 'input.clientMessageId', { min: 1, max: CLIENT_MESSAGE_ID_MAX }));
       await writable(context, conversationId);
 
       const retried = (first: MessageRow): MessageRow => {

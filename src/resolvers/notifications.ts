@@ -14,9 +14,9 @@ import {
 import { idAfter } from '../pubsub/topics.js';
 import { builder } from '../schema/builder.js';
 import { MarkReadPayload, Notification, NotificationConnection, SendNotificationInput } from '../schema/notifications.js';
-import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
-import { boundedText, rowId } from '../input/arguments.js';
-import { assertResumable, currentThenChanges, replayThenLive } from './streams.js';
+import { loadPage, pageArgs } from '../schema/pagination.js';
+import { boundedText, optionalId, rowId } from '../input/arguments.js';
+import { assertResumable, currentThenChanges, replayThenLive } from '../streams/replay.js';
 
 const MAX_RECIPIENTS = 10_000;
 
@@ -24,21 +24,12 @@ builder.queryFields((t) => ({
   notifications: t.field({
     type: NotificationConnection,
     authScopes: { authenticated: true },
-    args: {
-      first: t.arg.int({ defaultValue: 20 }),
-      after: t.arg.string(),
-      unreadOnly: t.arg.boolean({ defaultValue: false }),
-    },
-    resolve: async (_root, args, context) => {
+    args: { ...pageArgs(t.arg, 20), unreadOnly: t.arg.boolean({ defaultValue: false }) },
+    resolve: (_root, args, context) => {
       const { config, db } = context.services;
-      const size = pageSize(args.first, 20, config.limits.pageSizeMax);
-      const rows = await listNotifications(db, {
-        userId: viewerOf(context).id,
-        limit: size + 1,
-        beforeId: decodeCursor(args.after),
-        unreadOnly: args.unreadOnly ?? false,
-      });
-      return toPage(rows, size);
+      return loadPage(args, 20, config.limits.pageSizeMax, (page) =>
+        listNotifications(db, { ...page, userId: viewerOf(context).id, unreadOnly: args.unreadOnly ?? false }),
+      );
     },
   }),
   unreadNotificationCount: t.int({
@@ -109,7 +100,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_root, args, context) => {
       const { db, pubsub } = context.services;
       const userId = viewerOf(context).id;
-      const since = args.since === null || args.since === undefined ? null : rowId(String(args.since), 'since');
+      const since = optionalId(args.since, 'since');
       if (since !== null) assertResumable(await notificationCreatedAt(db, userId, since), 'since', context.services.config.outboxRetentionHours);
       const live = await pubsub.subscribe([['notification.created', userId]]);
       return replayThenLive({

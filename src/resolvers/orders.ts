@@ -16,11 +16,11 @@ import { badInput, forbidden, notFound } from '../errors.js';
 import type { Channel } from '../pubsub/index.js';
 import { builder } from '../schema/builder.js';
 import { CreateOrderInput, Order, OrderConnection, OrderStatus, PartnerEvent } from '../schema/orders.js';
-import { decodeCursor, pageSize, toPage } from '../schema/pagination.js';
-import { boundedText, rowId } from '../input/arguments.js';
-import { FANOUT, type FanoutKey } from '../delivery/fanout-groups.js';
-import { boardAudienceOf, canSeeOrder, orderScopeOf, partiesOf } from './order-access.js';
-import { orderChanges, partnerEvents } from './order-streams.js';
+import { loadPage, pageArgs } from '../schema/pagination.js';
+import { boundedText, optional, rowId } from '../input/arguments.js';
+import { FANOUT, type FanoutKey } from '../schema/field-extensions.js';
+import { boardAudienceOf, canSeeOrder, orderScopeOf, partiesOf } from '../schema/order-access.js';
+import { orderChanges, partnerEvents } from '../streams/orders.js';
 
 const DESCRIPTION_MAX = 2000;
 const TOTAL_CENTS_MAX = 10_000_000;
@@ -59,21 +59,12 @@ builder.queryFields((t) => ({
   orders: t.field({
     type: OrderConnection,
     authScopes: { authenticated: true },
-    args: {
-      first: t.arg.int({ defaultValue: 20 }),
-      after: t.arg.string(),
-      status: t.arg({ type: OrderStatus }),
-    },
-    resolve: async (_root, args, context) => {
+    args: { ...pageArgs(t.arg, 20), status: t.arg({ type: OrderStatus }) },
+    resolve: (_root, args, context) => {
       const { config, db } = context.services;
-      const size = pageSize(args.first, 20, config.limits.pageSizeMax);
-      const rows = await listOrders(db, {
-        scope: orderScopeOf(viewerOf(context)),
-        limit: size + 1,
-        beforeId: decodeCursor(args.after),
-        status: args.status ?? null,
-      });
-      return toPage(rows, size);
+      return loadPage(args, 20, config.limits.pageSizeMax, (page) =>
+        listOrders(db, { ...page, scope: orderScopeOf(viewerOf(context)), status: args.status ?? null }),
+      );
     },
   }),
 }));
@@ -99,7 +90,7 @@ builder.mutationFields((t) => ({
     args: { orderId: t.arg.id({ required: true }), partnerId: t.arg.id() },
     resolve: async (_root, args, context) => {
       const orderId = rowId(String(args.orderId), 'orderId');
-      const partnerId = args.partnerId === null || args.partnerId === undefined ? null : String(args.partnerId);
+      const partnerId = optional(args.partnerId, String);
       return context.services.db.transaction().execute(async (trx) => {
         const order = await lockOrder(trx, orderId);
         if (!order) throw notFound('Order');
@@ -123,7 +114,7 @@ builder.mutationFields((t) => ({
       const viewer = viewerOf(context);
       const orderId = rowId(String(args.orderId), 'orderId');
       const to = args.status;
-      const note = args.note === null || args.note === undefined ? null : boundedText(args.note, 'note', { max: NOTE_MAX, trim: true }) || null;
+      const note = optional(args.note, (text) => boundedText(text, 'note', { max: NOTE_MAX, trim: true }) || null);
       try {
         return await context.services.db.transaction().execute(async (trx) => {
           const order = await lockOrder(trx, orderId);

@@ -5,7 +5,7 @@ import type { UserRow } from '../db/types.js';
 import { badInput } from '../errors.js';
 import { builder } from '../schema/builder.js';
 import { Presence, type PresenceView } from '../schema/presence.js';
-import { closingWith } from './streams.js';
+import { closingWith } from '../streams/lean.js';
 
 const MAX_USER_IDS = 100;
 

@@ -1,12 +1,12 @@
 import { viewerOf } from '../context.js';
-import { PER_VIEWER } from '../delivery/shared-execution.js';
 import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants } from '../db/chat.js';
 import { orderLoaders } from '../db/orders.js';
 import type { ConversationRow, MessageRow } from '../db/types.js';
 import type { TypingSignal } from '../pubsub/topics.js';
 import { builder } from './builder.js';
 import { Order } from './orders.js';
-import { connectionType, decodeCursor, pageSize, toPage } from './pagination.js';
+import { connectionType, loadPage, pageArgs } from './pagination.js';
+import { PER_VIEWER } from './field-extensions.js';
 import { DateTime } from './scalars.js';
 import { User } from './users.js';
 
@@ -80,12 +80,9 @@ Conversation.implement({
     }),
     messages: t.field({
       type: MessageConnection,
-      args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
-      resolve: async (row, args, { services }) => {
-        const size = pageSize(args.first, 50, services.config.limits.pageSizeMax);
-        const rows = await listMessages(services.db, row.id, decodeCursor(args.after), size + 1);
-        return toPage(rows, size);
-      },
+      args: pageArgs(t.arg, 50),
+      resolve: (row, args, { services }) =>
+        loadPage(args, 50, services.config.limits.pageSizeMax, (page) => listMessages(services.db, row.id, page.beforeId, page.limit)),
     }),
   }),
 });

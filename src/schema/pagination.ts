@@ -1,4 +1,10 @@
-import type { ObjectRef } from '@pothos/core';
+/**
+ * Our own connections rather than @pothos/plugin-relay's: the contract's
+ * PageInfo is `hasNextPage` and `endCursor` only and its paged fields take
+ * `first` and `after` only, while the plugin's connections add `last`,
+ * `before`, `hasPreviousPage` and `startCursor`, which the contract does not have.
+ */
+import type { ArgBuilder, ObjectRef } from '@pothos/core';
 import { badInput } from '../errors.js';
 import { builder, type Types } from './builder.js';
 
@@ -32,7 +38,7 @@ export function decodeCursor(cursor: string | null | undefined, field = 'after')
 }
 
 /** Validates `first` against the configured page size bound. */
-export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
+function pageSize(first: number | null | undefined, fallback: number, max: number): number {
   const size = first ?? fallback;
   if (!Number.isInteger(size) || size < 1 || size > max) throw badInput('first', `must be between 1 and ${max}`);
   return size;
@@ -61,6 +67,31 @@ export function connectionType<Node extends { id: string }>(name: string, node: 
 }
 
 /** Splits a `first + 1` query result into a page. */
-export function toPage<Node>(rows: Node[], size: number): Page<Node> {
+function toPage<Node>(rows: Node[], size: number): Page<Node> {
   return { nodes: rows.slice(0, size), hasNextPage: rows.length > size };
+}
+
+/** The arguments of a paged field: `first`, `defaultFirst` when left out, and `after`, a cursor. */
+export function pageArgs(arg: ArgBuilder<Types>, defaultFirst: number) {
+  return { first: arg.int({ defaultValue: defaultFirst }), after: arg.string() };
+}
+
+/** What a repository is asked for one page, newest first. */
+export interface PageQuery {
+  /** Rows to fetch: one more than the page, to learn hasNextPage. */
+  limit: number;
+  /** Continue with rows older than this id. */
+  beforeId: string | null;
+}
+
+/** One page of a paged field: checks `first` (up to `maxFirst`) and `after`, then asks `list` for the rows. */
+export async function loadPage<Node>(
+  args: { first?: number | null; after?: string | null },
+  defaultFirst: number,
+  maxFirst: number,
+  list: (query: PageQuery) => Promise<Node[]>,
+): Promise<Page<Node>> {
+  const size = pageSize(args.first, defaultFirst, maxFirst);
+  const rows = await list({ limit: size + 1, beforeId: decodeCursor(args.after) });
+  return toPage(rows, size);
 }

@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable } from '../basics/async-iteration.js';
 
 /**
  * Ends a subscription stream (SSE, multipart) when its HTTP client goes away.
@@ -22,8 +23,10 @@ export function useEndStreamsOfAbortedRequests(): Plugin {
       if (!isAbortSignal(signal)) return;
       return {
         onSubscribeResult({ result }) {
-          if (!isAsyncIterator(result)) return;
-          const end = () => void Promise.resolve(result.return?.()).catch(() => {});
+          if (!isAsyncIterable(result)) return;
+          // A subscription's stream is its own iterator (graphql-js and envelop return one).
+          const stream = result as Partial<AsyncIterator<unknown>>;
+          const end = () => void Promise.resolve(stream.return?.()).catch(() => {});
           if (signal.aborted) end();
           else signal.addEventListener('abort', end, { once: true });
         },
@@ -35,8 +38,4 @@ export function useEndStreamsOfAbortedRequests(): Plugin {
 /** The server adapter may use its own AbortSignal implementation, so no instanceof. */
 function isAbortSignal(value: unknown): value is AbortSignal {
   return typeof value === 'object' && value !== null && 'aborted' in value && typeof (value as { addEventListener?: unknown }).addEventListener === 'function';
-}
-
-function isAsyncIterator(value: unknown): value is AsyncIterator<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value && typeof (value as { next?: unknown }).next === 'function';
 }

@@ -1,8 +1,9 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import type { RawData, WebSocket } from 'ws';
 import { tokenFromAuthorization, TokenError } from '../auth/verify.js';
 import type { Viewer } from '../auth/viewer.js';
+import { capReached } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 
 /** What these guards need of a graphql-ws connection's `extra`. */
@@ -80,15 +81,8 @@ export function tokenRefresh(verify: (token: string) => Promise<Viewer>, log: Lo
  */
 export function tooManyOperations(ctx: WsContext<Record<string, unknown> | undefined, SessionExtra>, max: number): GraphQLError[] | null {
   if (Object.keys(ctx.subscriptions).length <= max) return null;
-  return [
-    new GraphQLError(`At most ${max} subscriptions may run at once on one connection; complete one first`, {
-      extensions: { code: 'RATE_LIMITED', retryAfterMs: RETRY_HINT_MS, limit: max },
-    }),
-  ];
+  return [capReached(`At most ${max} subscriptions may run at once on one connection; complete one first`, max)];
 }
-
-/** Frees up only when the client completes a subscription; a hint for clients that back off on RATE_LIMITED. */
-const RETRY_HINT_MS = 1000;
 
 export const TOO_MANY_CONNECTIONS = { code: CloseCode.TooManyInitialisationRequests, reason: 'Too many open connections for this user' };
 

@@ -95,6 +95,16 @@ export class Subscription<T> {
     return items;
   }
 
+  /** The events up to and including the first that `last` accepts; `ms` for each. */
+  async takeUntil(last: (event: T) => boolean, ms = 10_000): Promise<T[]> {
+    const items: T[] = [];
+    for (;;) {
+      const item = await this.next(ms);
+      items.push(item);
+      if (last(item)) return items;
+    }
+  }
+
   /** Events received and not taken yet. */
   get pending(): number {
     return this.queue.length;
@@ -160,6 +170,16 @@ export function wsConnect(httpUrl: string, connectionParams: Record<string, unkn
       await client.dispose();
     },
   };
+}
+
+/**
+ * SSE has no subscribe acknowledgement (over graphql-ws, a first result on the
+ * same socket, such as the unread count's, shows that the subscriptions opened
+ * before it are set up): give SSE subscriptions just opened 200 ms to reach
+ * the server before writing the event they are to receive.
+ */
+export function giveSseTimeToSubscribe(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 200));
 }
 
 /** A graphql-sse client (distinct connections mode, as Yoga serves it). */

@@ -33,3 +33,18 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/**
+ * Subscriptions have no acknowledgement: an event that arrives is what shows
+ * one is live. Sends `probe` (an event for it) until `arrived` (given `ms` to
+ * see it) resolves.
+ */
+export function probeUntilLive(probe: () => Promise<unknown>, arrived: (ms: number) => Promise<unknown>, what: string, ms = 500): Promise<true> {
+  return eventually(async () => {
+    await probe();
+    return arrived(ms).then(
+      () => true as const,
+      () => undefined,
+    );
+  }, what);
+}

@@ -11,7 +11,8 @@ export interface WireMessage {
 /**
  * A bare `ws` socket speaking graphql-transport-ws by hand, for what a
  * well-behaved client never sends: malformed frames, early subscribes,
- * duplicate ids, oversize messages.
+ * duplicate ids, oversize messages; or for a client that stops reading
+ * (`socket.pause()`).
  */
 export interface RawSocket {
   socket: WebSocket;

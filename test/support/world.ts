@@ -17,6 +17,8 @@ export type Role = (typeof ROLES)[number];
 
 export interface Person {
   id: string;
+  /** The display name its token carries. */
+  name: string;
   token: string;
   /** Set for partners. */
   partnerId?: string;
@@ -44,11 +46,52 @@ export interface World {
   otherNotificationIds: string[];
 }
 
-export async function person(t: TestServer, id: string, role: 'customer' | 'partner' | 'admin', partnerId?: string): Promise<Person> {
-  const jwt = await token({ sub: id, role, name: `Name of ${id}`, ...(partnerId ? { partner_id: partnerId, partner_name: `Business of ${partnerId}` } : {}) });
-  // The first request provisions the user (and partner) row.
-  await httpData(t.url, MeDocument, {}, jwt);
-  return { id, token: jwt, ...(partnerId ? { partnerId } : {}) };
+export type PersonRole = 'customer' | 'partner' | 'admin';
+
+export interface PersonOptions {
+  /** The display name in the token; `Name of <id>` unless given. */
+  name?: string;
+  /** For partners: the business they work for (named `Business of <partnerId>`). */
+  partnerId?: string;
+  /** The token's lifetime, as `token()` takes it. */
+  expiresIn?: string;
+}
+
+/** A user with a token, provisioned (user and partner rows) by a first request to `server`. */
+export async function person(server: { url: string }, id: string, role: PersonRole, options: PersonOptions = {}): Promise<Person> {
+  const { partnerId, name = `Name of ${id}`, expiresIn = '1h' } = options;
+  const jwt = await token({ sub: id, role, name, ...(partnerId ? { partner_id: partnerId, partner_name: `Business of ${partnerId}` } : {}) }, expiresIn);
+  await httpData(server.url, MeDocument, {}, jwt);
+  return { id, name, token: jwt, ...(partnerId ? { partnerId } : {}) };
+}
+
+export interface Partner extends Person {
+  partnerId: string;
+}
+
+/**
+ * Fresh people for one suite, so that tests never share state: ids
+ * `<prefix>-<role>-<n>`, named `Customer <n>`, `Partner <n>`, `Admin <n>`; a
+ * partner works for `<id>-co` unless `partnerId` says otherwise. `server` is
+ * asked at each call, as suites start theirs in `beforeAll`.
+ */
+export function newPeople(server: () => { url: string }, prefix: string) {
+  let count = 0;
+  const make = (role: PersonRole, options: PersonOptions): Promise<Person> => {
+    count += 1;
+    const id = `${prefix}-${role}-${count}`;
+    const name = `${role[0]!.toUpperCase()}${role.slice(1)} ${count}`;
+    const partnerId = role === 'partner' ? (options.partnerId ?? `${id}-co`) : options.partnerId;
+    return person(server(), id, role, { name, ...options, partnerId });
+  };
+  return {
+    customer: (options: PersonOptions = {}) => make('customer', options),
+    admin: (options: PersonOptions = {}) => make('admin', options),
+    partner: async (options: PersonOptions = {}): Promise<Partner> => {
+      const partner = await make('partner', options);
+      return { ...partner, partnerId: partner.partnerId! };
+    },
+  };
 }
 
 /** `prefix` keeps worlds on one server apart. */
@@ -56,8 +99,8 @@ export async function createWorld(t: TestServer, prefix: string): Promise<World>
   const people = {
     customer: await person(t, `${prefix}-customer`, 'customer'),
     otherCustomer: await person(t, `${prefix}-other-customer`, 'customer'),
-    partner: await person(t, `${prefix}-partner`, 'partner', `${prefix}-partner-co`),
-    otherPartner: await person(t, `${prefix}-other-partner`, 'partner', `${prefix}-other-partner-co`),
+    partner: await person(t, `${prefix}-partner`, 'partner', { partnerId: `${prefix}-partner-co` }),
+    otherPartner: await person(t, `${prefix}-other-partner`, 'partner', { partnerId: `${prefix}-other-partner-co` }),
     admin: await person(t, `${prefix}-admin`, 'admin'),
   };
   const { customer, otherCustomer, partner, admin } = people;
@@ -68,8 +111,7 @@ export async function createWorld(t: TestServer, prefix: string): Promise<World>
     await message(t, customer, orderConversationId, 'When will you arrive?'),
     await message(t, partner, orderConversationId, 'In ten minutes.'),
   ];
-  const direct = await httpData(t.url, OpenDirectConversationDocument, { userId: otherCustomer.id }, customer.token);
-  const directConversationId = direct.openDirectConversation.id;
+  const directConversationId = await openDirect(t, customer, otherCustomer);
   const directMessageIds = [await message(t, otherCustomer, directConversationId, 'Hi neighbour')];
   for (const who of [customer, otherCustomer]) {
     await httpData(t.url, SendNotificationDocument, { input: { userIds: [who.id], title: 'Welcome', body: 'to the marketplace' } }, admin.token);
@@ -94,6 +136,11 @@ export async function createAssignedOrder(t: TestServer, customer: Person, partn
   const created = await httpData(t.url, CreateOrderDocument, { input: { description, totalCents: 12_000 } }, customer.token);
   await httpData(t.url, AssignOrderDocument, { orderId: created.createOrder.id, partnerId: partner.partnerId! }, admin.token);
   return created.createOrder.id;
+}
+
+/** The direct conversation of `from` and `to`, opened (or found) by `from`. */
+export async function openDirect(server: { url: string }, from: { token: string }, to: { id: string }): Promise<string> {
+  return (await httpData(server.url, OpenDirectConversationDocument, { userId: to.id }, from.token)).openDirectConversation.id;
 }
 
 export async function message(t: TestServer, sender: Person, conversationId: string, body: string): Promise<string> {

@@ -1,3 +1,7 @@
+/**
+ * CONTRACT.md "Rules of access" for orders, stated once: the order and chat
+ * resolvers, the order streams and the board's fan-out key all ask here.
+ */
 import type { Viewer } from '../auth/viewer.js';
 import type { OrderRow } from '../db/types.js';
 import type { OrderScope } from '../db/orders.js';
@@ -8,7 +12,7 @@ export interface OrderParties {
   partnerId: string | null;
 }
 
-export function partiesOf(row: OrderRow): OrderParties {
+export function partiesOf(row: Pick<OrderRow, 'customer_id' | 'partner_id'>): OrderParties {
   return { customerId: row.customer_id, partnerId: row.partner_id };
 }
 
@@ -22,6 +26,15 @@ export function canSeeOrder(viewer: Viewer, order: OrderParties): boolean {
     case 'PARTNER':
       return order.partnerId !== null && order.partnerId === viewer.partnerId;
   }
+}
+
+/**
+ * Whether the viewer takes part in the order's conversation: whoever may see
+ * the order, and its customer whatever their role is now, as
+ * conversation_members() counts them (migrations/…_chat.sql).
+ */
+export function takesPartInOrder(viewer: Viewer, order: OrderParties): boolean {
+  return order.customerId === viewer.id || canSeeOrder(viewer, order);
 }
 
 /** The orders a viewer may list. */

@@ -1,12 +1,14 @@
 import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db/client.js';
+import { perDatabase } from '../db/batch.js';
 import { orderLoaders } from '../db/orders.js';
 import type { OrderRow } from '../db/types.js';
 import type { EventStream } from '../pubsub/event-stream.js';
 import type { OrderChanged, OutboxEvent, PartnerOutboxEvent } from '../pubsub/topics.js';
 import type { PartnerEventValue } from '../schema/orders.js';
-import { canSeeOrder } from './order-access.js';
-import { latestPerKey, leanStream, perEvent } from './streams.js';
+import { canSeeOrder } from '../schema/order-access.js';
+import { latestPerKey, leanStream } from './lean.js';
+import { perEvent } from './per-event.js';
 
 /** Orders a board subscriber (orderUpdated without orderId) remembers having sent; older ones may be sent again. */
 const MAX_TRACKED_ORDERS = 10_000;
@@ -106,14 +108,10 @@ export function partnerEvents(live: EventStream<PartnerOutboxEvent>, db: Db): As
   return leanStream(() => live.next().then(fromLive), () => live.return());
 }
 
-const partnerEventValuesByDb = new WeakMap<Db, (event: PartnerOutboxEvent) => Promise<PartnerEventValue | null>>();
-
 /** The value of a partner event, built once per event for all of the partner's subscribers (null: the order is gone). */
-function partnerEventValues(db: Db): (event: PartnerOutboxEvent) => Promise<PartnerEventValue | null> {
-  let valueOf = partnerEventValuesByDb.get(db);
-  if (valueOf) return valueOf;
+const partnerEventValues = perDatabase((db) => {
   const loadOrder = orderLoaders(db).order;
-  valueOf = perEvent(async (event: PartnerOutboxEvent): Promise<PartnerEventValue | null> => {
+  return perEvent(async (event: PartnerOutboxEvent): Promise<PartnerEventValue | null> => {
     const occurredAt = event.createdAt;
     switch (event.topic) {
       case 'order.unassigned':
@@ -128,6 +126,4 @@ function partnerEventValues(db: Db): (event: PartnerOutboxEvent) => Promise<Part
       }
     }
   });
-  partnerEventValuesByDb.set(db, valueOf);
-  return valueOf;
-}
+});

@@ -1,6 +1,6 @@
 import type { EventStream } from '../pubsub/event-stream.js';
 import type { TypingSignal } from '../pubsub/topics.js';
-import { closingWith } from './streams.js';
+import { closingWith } from './lean.js';
 
 export interface TypingStreamOptions<Other extends { id: string }> {
   /** Already subscribed to the conversation's typing channel (and maybe to `Other` events, for `guard`). */
