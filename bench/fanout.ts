@@ -15,11 +15,17 @@
  * per-user-batched (the same events, but above 100/s one sendNotification
  * names several users, 100 mutations/s: delivery only; not in 'all'), orders
  * (N customers each watching their order while partners post status and
- * location updates at --rate), chat (N customers each in a direct
- * conversation with one of ⌈N/10⌉ agents, at most 100, and watching its
- * messageAdded; the agents send one sendMessage per event, round-robin over
- * the N conversations at --rate for --duration s, the body stamped
- * `t:<epoch ms>`), idle (N connections × --subs subscriptions).
+ * location updates at --rate, round-robin over the orders; the updates of one
+ * order go one after another: an update due while its order's previous one
+ * is unanswered waits for it and is sent once that has answered, so that a
+ * status step never overtakes the one before; when the server falls behind,
+ * --rate is then an upper bound of the offered rate, and the second table
+ * counts the updates held back; their latency counts from their commit, the
+ * orderUpdated's updatedAt, not from when they were due), chat (N customers
+ * each in a direct conversation with one of ⌈N/10⌉ agents, at most 100, and
+ * watching its messageAdded; the agents send one sendMessage per event,
+ * round-robin over the N conversations at --rate for --duration s, the body
+ * stamped `t:<epoch ms>`), idle (N connections × --subs subscriptions).
  * The server runs with SEND_MESSAGE_LIMIT=1000000: sendMessage's per-user
  * limit (30 per 10 s by default) would refuse the agents' messages.
  * The unicast scenarios (per-user, per-user-batched, orders, chat) have a raw
@@ -29,19 +35,41 @@
  * time, in addition, for the same number of events as fast as the server
  * answers, K mutations in flight (a closed loop: each answered mutation starts
  * the next): rows `<scenario> max (K in flight)`, the raw counterpart sending
- * back to back. Keep K below N, so that no two updates of one order overlap.
+ * back to back. Orders' updates stay one at a time per order here too: a
+ * worker whose next update's order still has one in flight waits for it.
+ * The latency of per-user and chat counts from the `t:<epoch ms>` stamped
+ * when the mutation is actually sent. A second table shows, per row, the CPU
+ * of this process (the sender), of the load process (the receiver), of the
+ * server and of the rest of the machine; how far behind its schedule the open
+ * loop sent (at 1000/s a sender short of CPU would cap the rate itself); the
+ * mutations' round trips; orders' updates held back; the HTTP connections
+ * opened and the machine's TCP listen overflows and SYN retransmits.
  * --mutations-over ws (default http): the mutations of the measured phases
  * and their warm-up probes go over graphql-ws connections of this process,
  * at least 4 in all, spread over the sending users (each opens its own): the
  * admin (sendNotification is admin-only) gets 4, orders' ⌈N/100⌉ partners and
  * chat's agents one or more each; rows read `(mutations over graphql-ws)`.
  * Setup (orders, assignments, conversations) stays on HTTP.
+ * Over HTTP the measured mutations go through node:http with a keep-alive
+ * Agent and pre-printed documents (bench/lib/mutations.ts): the same POST
+ * /graphql as httpData's fetch at about a third of its CPU; --http-sender
+ * fetch sends them with httpData. --http-sockets K (default 64; 0: no limit)
+ * caps the connections, as wrk2 drives a fixed rate over fixed connections:
+ * a mutation due while all K are busy waits in this process, and the latency
+ * of per-user and chat (from the `t:` stamp) counts the wait. Without a cap,
+ * fetch's way, an open loop the server falls behind opens a connection per
+ * mutation in flight, thousands, which overflow the server's accept queue
+ * (Node's backlog, 511): the kernel drops and resets connections (ECONNRESET,
+ * "fetch failed"), and SYN retries (1 s, 3 s, 7 s) make the latency, not the
+ * server.
+ * Failed mutations are counted per row and grouped by error after the table.
  * --event-rate paces broadcast and board events (0: back to back);
  * --shared false runs the server with SHARED_EXECUTION=false.
  * Results: bench/results/fanout-*.json and a markdown table on stdout.
  */
 import { execSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   AssignOrderDocument,
@@ -56,8 +84,8 @@ import {
 import { httpData } from '../test/support/clients.js';
 import { backendEnv, startServerProcess, token, type ServerProcess } from '../test/support/server.js';
 import { heapUsedAfterGc, inspectorUrlIn, startCpuProfile, writeHeapSnapshot } from './lib/inspector.js';
-import { httpMutations, wsMutations, type Mutations } from './lib/mutations.js';
-import { percentiles, processUsage } from './lib/proc.js';
+import { failureKind, fetchMutations, httpMutations, wsMutations, type Mutations } from './lib/mutations.js';
+import { machineBusySeconds, percentiles, processUsage, tcpCounters } from './lib/proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,6 +103,10 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: '0' },
     /** http, or ws: the measured mutations go over graphql-ws connections of this process. */
     'mutations-over': { type: 'string', default: 'http' },
+    /** node:http (keep-alive Agent, pre-printed documents), or fetch: test/support/clients.ts's httpData, one fetch per mutation. */
+    'http-sender': { type: 'string', default: 'node:http' },
+    /** node:http: at most this many connections (0: as many as mutations in flight, as fetch opens them); the rest wait in this process. */
+    'http-sockets': { type: 'string', default: '64' },
     /** Runs the server's TypeScript through tsx instead of the build in dist/. */
     tsx: { type: 'boolean', default: false },
     /** false: the server executes each event once per subscriber (SHARED_EXECUTION=false). */
@@ -95,6 +127,9 @@ const SHARED = values.shared !== 'false';
 const scenarios = values.scenario === 'all' ? ['broadcast', 'board', 'per-user', 'orders', 'chat', 'idle'] : values.scenario!.split(',');
 if (!['http', 'ws'].includes(values['mutations-over']!)) throw new Error(`--mutations-over is http or ws, not ${values['mutations-over']}`);
 if (!Number.isInteger(IN_FLIGHT) || IN_FLIGHT < 0) throw new Error(`--in-flight is a whole number, not ${values['in-flight']}`);
+if (!['node:http', 'fetch'].includes(values['http-sender']!)) throw new Error(`--http-sender is node:http or fetch, not ${values['http-sender']}`);
+const HTTP_SOCKETS = Number(values['http-sockets']);
+if (!Number.isInteger(HTTP_SOCKETS) || HTTP_SOCKETS < 0) throw new Error(`--http-sockets is a whole number, not ${values['http-sockets']}`);
 const OVER_WS = values['mutations-over'] === 'ws';
 /** Added to the label of every graphql row whose mutations went over graphql-ws. */
 const MUTATIONS_LABEL = OVER_WS ? '(mutations over graphql-ws)' : '';
@@ -106,6 +141,8 @@ const MUTATIONS_PER_SECOND = 100;
 const UNICAST = ['per-user', 'per-user-batched', 'orders', 'chat'];
 /** Unicast scenarios with one mutation per event: --in-flight runs them in a closed loop too. */
 const CLOSED_LOOP = ['per-user', 'orders', 'chat'];
+/** Distinct errors of failed mutations printed after the table, the most frequent first. */
+const FAILURE_KINDS_SHOWN = 5;
 /** Heap (after a full GC) the server keeps per idle connection, set by the idle scenario. */
 let heapPerConnection: number | null = null;
 const backend = values.embedded ? 'embedded' : 'postgres+redis';
@@ -142,41 +179,97 @@ function ask(process: ChildProcess, message: object, replyKind: string): Promise
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Failed actions of the measured phases (e.g. a refused mutation), printed with the table with the first error. */
-let failedActions = 0;
-let firstFailure: unknown = null;
+/** What the sender saw during one measured phase (they run one at a time): its failures, and how it kept its schedule. */
+interface Phase {
+  /** Failed actions (e.g. a refused mutation) by failureKind. */
+  failures: Map<string, number>;
+  /** Open loop: how late (ms) each action went out after its due time, of those that did not wait for their key. */
+  lateness: number[];
+  /** Actions that waited for the previous action of their key (an order's previous update): how long (ms) past their due time, or in the closed loop past their turn. */
+  heldBack: number[];
+  /** How long (ms) each action took from being sent to its answer (a mutation's HTTP or graphql-ws round trip, waits for a connection included). */
+  answered: number[];
+}
+const newPhase = (): Phase => ({ failures: new Map(), lateness: [], heldBack: [], answered: [] });
+let phase = newPhase();
 
 type Action = (index: number) => Promise<unknown> | void;
+/** Actions of the same key (e.g. the updates of one order) go one after another, each after the previous one has finished. */
+type KeyOf = (index: number) => number;
 
 /** Runs one action; a failure is counted, not thrown. */
 function attempt(act: Action, index: number): Promise<unknown> {
-  return Promise.resolve(act(index)).catch((error: unknown) => {
-    failedActions += 1;
-    firstFailure ??= error;
-  });
+  const { answered, failures } = phase;
+  const sent = performance.now();
+  return Promise.resolve()
+    .then(() => act(index))
+    .then(
+      () => void answered.push(performance.now() - sent),
+      (error: unknown) => {
+        answered.push(performance.now() - sent);
+        const kind = failureKind(error);
+        failures.set(kind, (failures.get(kind) ?? 0) + 1);
+      },
+    );
 }
 
-/** Runs `count` actions at `perSecond` (all in flight as due), or one after another when perSecond is 0. */
-async function paced(count: number, perSecond: number, act: Action): Promise<void> {
+/**
+ * Runs action `index` now, or, when the previous action of its key has not finished, once it has;
+ * `onSend` learns when it went out and whether it waited. Never rejects.
+ */
+function inTurn(tails: Map<number, Promise<unknown>>, keyOf: KeyOf | undefined, act: Action, index: number, onSend: (waited: boolean) => void): Promise<unknown> {
+  const key = keyOf?.(index);
+  const previous = key === undefined ? undefined : tails.get(key);
+  const done = previous
+    ? previous.then(() => {
+        onSend(true);
+        return attempt(act, index);
+      })
+    : (onSend(false), attempt(act, index));
+  if (key !== undefined) {
+    tails.set(key, done);
+    void done.then(() => {
+      if (tails.get(key) === done) tails.delete(key);
+    });
+  }
+  return done;
+}
+
+/**
+ * Runs `count` actions at `perSecond` (all in flight as due), or one after another when perSecond is 0.
+ * With keyOf, an action due while the previous one of its key is in flight waits for it: the rate is then an upper bound.
+ */
+async function paced(count: number, perSecond: number, act: Action, keyOf?: KeyOf): Promise<void> {
   const started = performance.now();
   const inFlight: Promise<unknown>[] = [];
+  const tails = new Map<number, Promise<unknown>>();
   for (let i = 0; i < count; i += 1) {
     if (perSecond <= 0) {
       await attempt(act, i);
       continue;
     }
-    const wait = started + (i * 1000) / perSecond - performance.now();
+    const due = started + (i * 1000) / perSecond;
+    const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    inFlight.push(attempt(act, i));
+    inFlight.push(inTurn(tails, keyOf, act, i, (waited) => (waited ? phase.heldBack : phase.lateness).push(Math.max(0, performance.now() - due))));
   }
   await Promise.all(inFlight);
 }
 
-/** Runs `count` actions as fast as they finish, `inFlight` at a time: each finished one starts the next. */
-async function closedLoop(count: number, inFlight: number, act: Action): Promise<void> {
+/**
+ * Runs `count` actions as fast as they finish, `inFlight` at a time: each finished one starts the next.
+ * With keyOf, a worker whose next action's key has one in flight waits for it, so no two of one key are ever in flight.
+ */
+async function closedLoop(count: number, inFlight: number, act: Action, keyOf?: KeyOf): Promise<void> {
   let next = 0;
+  const tails = new Map<number, Promise<unknown>>();
   const worker = async () => {
-    while (next < count) await attempt(act, next++);
+    while (next < count) {
+      const turn = performance.now();
+      await inTurn(tails, keyOf, act, next++, (waited) => {
+        if (waited) phase.heldBack.push(performance.now() - turn);
+      });
+    }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
 }
@@ -206,6 +299,29 @@ interface Row {
   bytesPerConnection: number;
   /** Commit → the server's PubSub delivered the event, p50 / p99 (histogram bucket bounds, ms); event-loop delay p99 (ms); GC time. */
   serverLag?: string;
+  /** Failed mutations of the phase, and how many failed of each kind (failureKind). */
+  failed: number;
+  failures: Record<string, number>;
+  /** This process (the sender) while it sent, from the first action to the last one's end: CPU seconds / wall seconds, % of one core. */
+  senderCpuPercent: number;
+  /** The load process (the receiver) and the server over the whole phase, % of one core. */
+  receiverCpuPercent: number;
+  serverCpuPercent: number;
+  /** The rest of the machine over the phase (PostgreSQL, Redis, anything else running), % of one core. */
+  restCpuPercent: number;
+  /** Open loop: how late actions went out after their due time, ms (those not held back). */
+  sendLateness: ReturnType<typeof percentiles> | null;
+  /** Actions that waited for their key's previous one (orders), and how long, ms. */
+  heldBack: number;
+  heldBackMs: ReturnType<typeof percentiles> | null;
+  /** Sent → answered, ms, of the phase's actions (Phase.answered). */
+  answeredMs: ReturnType<typeof percentiles> | null;
+  /** HTTP connections the sender opened during the phase (null: not over node:http), and how long they took to connect. */
+  connectionsOpened: number | null;
+  connectMs: ReturnType<typeof percentiles> | null;
+  /** System-wide TCP counters over the phase (tcpCounters). */
+  listenOverflows: number;
+  synRetransmits: number;
 }
 
 /** What every scenario against our server works with. */
@@ -270,17 +386,45 @@ function lagQuantile(before: Map<number, number>, after: Map<number, number>, qu
   return '';
 }
 
-/** `observed`: our server's measured phase, which gets a CPU profile (with --profile) and its own metrics scraped around it. */
-async function measure(load: ChildProcess, serverPid: number, expected: number, timeoutMs: number, fire: () => Promise<void>, observed?: { server: ServerProcess; label: string }) {
+/**
+ * `observed`: our server's measured phase, which gets a CPU profile (with --profile) and its own metrics scraped around it.
+ * `deliveriesPerAction`: the events one action of `fire` delivers (1 for the unicast rows), by which a failed one lowers the expected.
+ */
+async function measure(
+  load: ChildProcess,
+  serverPid: number,
+  expected: number,
+  timeoutMs: number,
+  fire: () => Promise<void>,
+  observed?: { server: ServerProcess; label: string },
+  deliveriesPerAction = 1,
+) {
   const stopProfile = await profiled(observed?.server ?? null, observed?.label ?? '');
   const before = observed ? await scrapeServer(observed.server.url) : null;
   const usageBefore = processUsage(serverPid);
+  const loadBefore = processUsage(load.pid!).cpuSeconds;
+  const tcpBefore = tcpCounters();
+  const machineBefore = machineBusySeconds();
+  mutations.takeStats();
+  phase = newPhase();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const collected = ask(load, { kind: 'collect', expected, timeoutMs }, 'collected');
   await fire();
+  const senderCpu = process.cpuUsage(cpuBefore);
+  const sendingSeconds = (performance.now() - started) / 1000;
+  // A failed mutation delivers nothing: waiting for its event would only run into the timeout (and deflate deliveries/s).
+  const failed = [...phase.failures.values()].reduce((sum, count) => sum + count, 0);
+  if (failed > 0) load.send({ kind: 'expect', expected: expected - failed * deliveriesPerAction });
   const reply = await collected;
   const seconds = (performance.now() - started) / 1000;
   const usageAfter = processUsage(serverPid);
+  const loadCpu = processUsage(load.pid!).cpuSeconds - loadBefore;
+  const { failures, lateness, heldBack, answered } = phase;
+  const tcpAfter = tcpCounters();
+  const machineSeconds = machineBusySeconds() - machineBefore;
+  const senderSeconds = (senderCpu.user + senderCpu.system) / 1e6;
+  const sent = mutations.takeStats();
   await stopProfile();
   const after = observed ? await scrapeServer(observed.server.url) : null;
   return {
@@ -293,6 +437,21 @@ async function measure(load: ChildProcess, serverPid: number, expected: number, 
     latency: percentiles(reply.latencies ?? []),
     serverRssMb: Math.round(usageAfter.rssBytes / 1024 / 1024),
     serverCpuSeconds: Math.round((usageAfter.cpuSeconds - usageBefore.cpuSeconds) * 100) / 100,
+    failed,
+    failures: Object.fromEntries(failures),
+    connectionsOpened: sent ? sent.connectionsOpened : null,
+    connectMs: sent?.connectMs.length ? percentiles(sent.connectMs) : null,
+    listenOverflows: tcpAfter.listenOverflows - tcpBefore.listenOverflows,
+    synRetransmits: tcpAfter.synRetransmits - tcpBefore.synRetransmits,
+    senderCpuPercent: Math.round(((senderCpu.user + senderCpu.system) / 1e6 / Math.max(sendingSeconds, 0.001)) * 100),
+    receiverCpuPercent: Math.round((loadCpu / seconds) * 100),
+    serverCpuPercent: Math.round(((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / seconds) * 100),
+    // The sender's CPU after its sending is not counted: it is idle then, near enough.
+    restCpuPercent: Math.max(0, Math.round(((machineSeconds - (usageAfter.cpuSeconds - usageBefore.cpuSeconds) - loadCpu - senderSeconds) / seconds) * 100)),
+    sendLateness: lateness.length ? percentiles(lateness) : null,
+    heldBack: heldBack.length,
+    heldBackMs: heldBack.length ? percentiles(heldBack) : null,
+    answeredMs: answered.length ? percentiles(answered) : null,
   };
 }
 
@@ -302,7 +461,7 @@ const joined = (...parts: string[]) => parts.filter(Boolean).join(' ');
  * A unicast scenario's rows: one mutation per event at --rate for --duration s, then, with --in-flight K,
  * the same number of events with K mutations in flight.
  */
-async function unicastRows(bench: Bench, name: string, load: ChildProcess, bytesPerConnection: number, act: Action): Promise<Row[]> {
+async function unicastRows(bench: Bench, name: string, load: ChildProcess, bytesPerConnection: number, act: Action, keyOf?: KeyOf): Promise<Row[]> {
   const run = async (scenario: string, variant: string, label: string, fire: () => Promise<void>): Promise<Row> => ({
     scenario,
     variant,
@@ -312,9 +471,9 @@ async function unicastRows(bench: Bench, name: string, load: ChildProcess, bytes
     bytesPerConnection,
     ...(await measure(load, bench.pid, TOTAL, DURATION_S * 1000 + 60_000, fire, { server: bench.server, label })),
   });
-  const rows = [await run(`${name} ${RATE}/s`, MUTATIONS_LABEL, name, () => paced(TOTAL, RATE, act))];
+  const rows = [await run(`${name} ${RATE}/s`, MUTATIONS_LABEL, name, () => paced(TOTAL, RATE, act, keyOf))];
   if (IN_FLIGHT > 0) {
-    rows.push(await run(`${name} max`, joined(`(${IN_FLIGHT} in flight)`, MUTATIONS_LABEL), `${name}-max`, () => closedLoop(TOTAL, IN_FLIGHT, act)));
+    rows.push(await run(`${name} max`, joined(`(${IN_FLIGHT} in flight)`, MUTATIONS_LABEL), `${name}-max`, () => closedLoop(TOTAL, IN_FLIGHT, act, keyOf)));
   }
   return rows;
 }
@@ -329,10 +488,15 @@ async function perUserBatchedRow(bench: Bench, load: ChildProcess, bytesPerConne
   const perMutation = Math.max(1, Math.ceil(RATE / MUTATIONS_PER_SECOND));
   const mutations = Math.ceil(TOTAL / perMutation);
   const recipients = (m: number) => Array.from({ length: Math.min(perMutation, TOTAL - m * perMutation) }, (_, j) => `bench-u${(m * perMutation + j) % N}`);
-  const result = await measure(load, bench.pid, TOTAL, DURATION_S * 1000 + 60_000, () => paced(mutations, RATE / perMutation, (m) => notify(bench, recipients(m))), {
-    server: bench.server,
-    label: 'per-user-batched',
-  });
+  const result = await measure(
+    load,
+    bench.pid,
+    TOTAL,
+    DURATION_S * 1000 + 60_000,
+    () => paced(mutations, RATE / perMutation, (m) => notify(bench, recipients(m))),
+    { server: bench.server, label: 'per-user-batched' },
+    perMutation,
+  );
   return { scenario: `per-user-batched ${RATE}/s`, variant: MUTATIONS_LABEL, target: 'graphql', connections: N, expected: TOTAL, bytesPerConnection, ...result };
 }
 
@@ -345,7 +509,7 @@ async function notificationRows(bench: Bench): Promise<Row[]> {
   // Every connection's subscription is live once a probe broadcast reaches all of them.
   await measure(load, bench.pid, N, 60_000, async () => void (await notify(bench, null)));
   if (scenarios.includes('broadcast')) {
-    const result = await measure(load, bench.pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => notify(bench, null)), { server: bench.server, label: 'broadcast' });
+    const result = await measure(load, bench.pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => notify(bench, null)), { server: bench.server, label: 'broadcast' }, N);
     rows.push({ scenario: 'broadcast', variant: MUTATIONS_LABEL, target: 'graphql', connections: N, expected: N * EVENTS, bytesPerConnection, ...result });
   }
   for (const name of scenarios.filter((scenario) => scenario === 'per-user' || scenario === 'per-user-batched')) {
@@ -362,7 +526,7 @@ async function boardRows(bench: Bench): Promise<Row[]> {
   const admins = await userTokens(N, 'admin');
   const { load, bytesPerConnection } = await connectLoad(bench.wsUrl, 'graphql', admins, [ACTIVITY_ADDED], bench.pid);
   await measure(load, bench.pid, N, 60_000, async () => void (await notify(bench, ['bench-u0'])));
-  const result = await measure(load, bench.pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => notify(bench, ['bench-u0'])), { server: bench.server, label: 'board' });
+  const result = await measure(load, bench.pid, N * EVENTS, 120_000, () => paced(EVENTS, EVENT_RATE, () => notify(bench, ['bench-u0'])), { server: bench.server, label: 'board' }, N);
   load.send({ kind: 'close' });
   return [{ scenario: 'board', variant: MUTATIONS_LABEL, target: 'graphql', connections: N, expected: N * EVENTS, bytesPerConnection, ...result }];
 }
@@ -390,18 +554,22 @@ async function orderRows(bench: Bench): Promise<Row[]> {
   const { load, bytesPerConnection } = await connectLoad(bench.wsUrl, 'graphql', bench.tokens, [ORDER_TRACKING], bench.pid, orderIds.map((orderId) => ({ orderId })));
   // Every subscription starts with its order's current state: all N have arrived once they are live.
   await measure(load, bench.pid, N, 60_000, async () => {});
+  // The status steps each order has taken. Its updates run one at a time (keyed by order), so the step an
+  // update asks for is the one after the order's last answered one; a refused step is asked again next time.
   const steps = new Array<number>(N).fill(0);
-  const update = (i: number) => {
-    const k = i % N;
+  const orderOf = (i: number) => i % N;
+  const update = async (i: number) => {
+    const k = orderOf(i);
     const partner = partnerTokens[k % partnerTokens.length]!;
     const step = steps[k]!;
     if (i % 5 === 0 && step < STATUS_STEPS.length) {
+      await bench.mutations.mutate(UpdateOrderStatusDocument, { orderId: orderIds[k]!, status: STATUS_STEPS[step]! }, partner);
       steps[k] = step + 1;
-      return bench.mutations.mutate(UpdateOrderStatusDocument, { orderId: orderIds[k]!, status: STATUS_STEPS[step]! }, partner);
+      return;
     }
-    return bench.mutations.mutate(UpdateOrderLocationDocument, { orderId: orderIds[k]!, latitude: 52.5 + (i % 1000) / 10_000, longitude: 13.4 }, partner);
+    await bench.mutations.mutate(UpdateOrderLocationDocument, { orderId: orderIds[k]!, latitude: 52.5 + (i % 1000) / 10_000, longitude: 13.4 }, partner);
   };
-  const rows = await unicastRows(bench, 'orders', load, bytesPerConnection, update);
+  const rows = await unicastRows(bench, 'orders', load, bytesPerConnection, update, orderOf);
   load.send({ kind: 'close' });
   return rows;
 }
@@ -467,6 +635,20 @@ function idleRow(target: Row['target'], rssBytes: number, bytesPerConnection: nu
     serverRssMb: Math.round(rssBytes / 1024 / 1024),
     serverCpuSeconds: 0,
     bytesPerConnection,
+    failed: 0,
+    failures: {},
+    senderCpuPercent: 0,
+    receiverCpuPercent: 0,
+    serverCpuPercent: 0,
+    restCpuPercent: 0,
+    sendLateness: null,
+    heldBack: 0,
+    heldBackMs: null,
+    answeredMs: null,
+    connectionsOpened: null,
+    connectMs: null,
+    listenOverflows: 0,
+    synRetransmits: 0,
   };
 }
 
@@ -527,7 +709,7 @@ const server = await startServerProcess(
   { compiled: !values.tsx },
 );
 let rows: Row[] = [];
-const mutations = OVER_WS ? wsMutations(server.url, WS_MUTATION_SOCKETS) : httpMutations(server.url);
+const mutations = OVER_WS ? wsMutations(server.url, WS_MUTATION_SOCKETS) : values['http-sender'] === 'fetch' ? fetchMutations(server.url) : httpMutations(server.url, HTTP_SOCKETS || Infinity);
 try {
   const tokens = await userTokens(N);
   const admin = await token({ sub: 'bench-admin', role: 'admin' }, '2h');
@@ -545,30 +727,63 @@ function cpuPerEvent(row: Row): string {
   return unicast && row.deliveries ? ((row.serverCpuSeconds * 1000) / row.deliveries).toFixed(3) : '';
 }
 
+const label = (row: Row) => joined(row.scenario, row.variant ?? '');
 const rawByScenario = new Map(rows.filter((row) => row.target === 'raw ws').map((row) => [row.scenario, row]));
+const httpSenderNote = values['http-sender'] === 'fetch' ? 'fetch' : `node:http, ${HTTP_SOCKETS ? `at most ${HTTP_SOCKETS}` : 'unlimited'} connections`;
 const inFlightNote = IN_FLIGHT > 0 ? `, then ${IN_FLIGHT} mutations in flight` : '';
 console.log(
-  `\nfan-out on ${backend}, N=${N}, events=${EVENTS}, event rate=${EVENT_RATE || 'back to back'}, rate=${RATE}/s for ${DURATION_S} s${inFlightNote}, mutations over ${OVER_WS ? 'graphql-ws' : 'HTTP'}, shared execution ${SHARED ? 'on' : 'off'}\n`,
+  `\nfan-out on ${backend}, N=${N}, events=${EVENTS}, event rate=${EVENT_RATE || 'back to back'}, rate=${RATE}/s for ${DURATION_S} s${inFlightNote}, mutations over ${OVER_WS ? 'graphql-ws' : `HTTP (${httpSenderNote})`}, shared execution ${SHARED ? 'on' : 'off'}\n`,
 );
 console.log(
-  '| scenario | target | conns | delivered/expected | deliveries/s | ratio to raw | p50 ms | p95 ms | p99 ms | max ms | commit→server p50/p99 ms; loop delay p99 ms; GC | server RSS MB | server CPU s | server CPU ms/event | bytes/conn |',
+  '| scenario | target | conns | delivered/expected | mutations failed | deliveries/s | ratio to raw | p50 ms | p95 ms | p99 ms | max ms | commit→server p50/p99 ms; loop delay p99 ms; GC | server RSS MB | server CPU s | server CPU ms/event | bytes/conn |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const row of rows) {
   const raw = rawByScenario.get(row.scenario);
   const ratio = raw && row.target === 'graphql' && raw.deliveriesPerSecond ? (row.deliveriesPerSecond / raw.deliveriesPerSecond).toFixed(2) : '';
   const l = row.latency;
   console.log(
-    `| ${joined(row.scenario, row.variant ?? '')} | ${row.target} | ${row.connections} | ${row.deliveries}/${row.expected} | ${row.deliveriesPerSecond} | ${ratio} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${row.serverLag ?? ''} | ${row.serverRssMb} | ${row.serverCpuSeconds} | ${cpuPerEvent(row)} | ${row.bytesPerConnection} |`,
+    `| ${label(row)} | ${row.target} | ${row.connections} | ${row.deliveries}/${row.expected} | ${row.target === 'graphql' ? row.failed : ''} | ${row.deliveriesPerSecond} | ${ratio} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${row.serverLag ?? ''} | ${row.serverRssMb} | ${row.serverCpuSeconds} | ${cpuPerEvent(row)} | ${row.bytesPerConnection} |`,
   );
 }
-if (failedActions > 0) console.log(`\n${failedActions} mutations of the measured phases failed; the first: ${String(firstFailure)}`);
+const measuredRows = rows.filter((row) => row.expected > 0);
+const sender = OVER_WS ? 'graphql-ws' : httpSenderNote;
+console.log(
+  `\nload processes: the sender (this process, mutations over ${sender}; raw rows: IPC to the raw server) while it sent, the receiver (the load process holding the N connections), the server and the rest of the machine (PostgreSQL, Redis, other work) over the phase, CPU % of one core (${availableParallelism()} cores in all); open loop: how late the sends went out after their due time; held back: orders' updates that waited for their order's previous one (ms past due, or past their turn in the closed loop)\n`,
+);
+console.log(
+  '| scenario | target | sender CPU % | receiver CPU % | server CPU % | rest of the machine CPU % | sent late p50 / p99 / max ms | answered p50 / p99 / max ms | held back (wait p99 / max ms) | HTTP connections opened (connect p99 / max ms) | listen overflows; SYN retransmits (system-wide) |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const row of measuredRows) {
+  const late = row.sendLateness ? `${row.sendLateness.p50} / ${row.sendLateness.p99} / ${row.sendLateness.max}` : '';
+  const held = row.heldBack && row.heldBackMs ? `${row.heldBack} (${row.heldBackMs.p99} / ${row.heldBackMs.max})` : row.target === 'graphql' ? '0' : '';
+  const opened = row.connectionsOpened === null || row.target !== 'graphql' ? '' : `${row.connectionsOpened}${row.connectMs ? ` (${row.connectMs.p99} / ${row.connectMs.max})` : ''}`;
+  console.log(
+    `| ${label(row)} | ${row.target} | ${row.senderCpuPercent} | ${row.receiverCpuPercent} | ${row.serverCpuPercent} | ${row.restCpuPercent} | ${late} | ${row.answeredMs && row.target === 'graphql' ? `${row.answeredMs.p50} / ${row.answeredMs.p99} / ${row.answeredMs.max}` : ''} | ${held} | ${opened} | ${row.listenOverflows}; ${row.synRetransmits} |`,
+  );
+}
+const failedActions = rows.reduce((sum, row) => sum + row.failed, 0);
+if (failedActions > 0) {
+  const byKind = new Map<string, { count: number; rows: string[] }>();
+  for (const row of rows) {
+    for (const [kind, count] of Object.entries(row.failures)) {
+      const group = byKind.get(kind) ?? { count: 0, rows: [] };
+      group.count += count;
+      group.rows.push(`${label(row)}: ${count}`);
+      byKind.set(kind, group);
+    }
+  }
+  const groups = [...byKind].sort((a, b) => b[1].count - a[1].count);
+  console.log(`\n${failedActions} mutations of the measured phases failed, ${groups.length} distinct error${groups.length === 1 ? '' : 's'}${groups.length > FAILURE_KINDS_SHOWN ? `, the ${FAILURE_KINDS_SHOWN} most frequent` : ''}:`);
+  for (const [kind, group] of groups.slice(0, FAILURE_KINDS_SHOWN)) console.log(`- ${group.count}× ${kind} (${group.rows.join('; ')})`);
+}
 if (heapPerConnection !== null) console.log(`\nidle: the server's heap after a full GC grew by ${heapPerConnection} bytes per connection (${values.subs} subscriptions each)`);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   `bench/results/fanout-${backend}-${N}.json`,
   JSON.stringify(
-    { at: new Date().toISOString(), backend, N, EVENTS, EVENT_RATE, RATE, DURATION_S, IN_FLIGHT, mutationsOver: values['mutations-over'], SHARED, failedActions, heapPerConnection, rows },
+    { at: new Date().toISOString(), backend, N, EVENTS, EVENT_RATE, RATE, DURATION_S, IN_FLIGHT, mutationsOver: values['mutations-over'], httpSender: values['http-sender'], HTTP_SOCKETS, SHARED, failedActions, heapPerConnection, rows },
     null,
     2,
   ),

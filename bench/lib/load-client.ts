@@ -7,6 +7,7 @@
  *   → { kind: 'connect', url, mode: 'graphql' | 'raw', tokens, subscriptions: string[], variables? }
  *   ← { kind: 'connected', failed }
  *   → { kind: 'collect', expected, timeoutMs }   ← { kind: 'collected', received, latencies }
+ *   → { kind: 'expect', expected }   during a collect: fewer are coming (their mutations failed), done at that many
  */
 import WebSocket from 'ws';
 
@@ -24,12 +25,14 @@ interface CollectCommand {
   expected: number;
   timeoutMs: number;
 }
-type Command = ConnectCommand | CollectCommand | { kind: 'close' };
+type Command = ConnectCommand | CollectCommand | { kind: 'expect'; expected: number } | { kind: 'close' };
 
 const sockets: WebSocket[] = [];
 let received = 0;
 let latencies: number[] = [];
 let onReceive: (() => void) | null = null;
+/** What the collect under way waits for. */
+let target = 0;
 
 /** Frames carry their send time as `t:<epoch ms>` (a notification title, a chat message body), or their commit time as `updatedAt` (orders) or `occurredAt` (activity). */
 function sentAt(text: string): number | null {
@@ -90,9 +93,10 @@ function collect(command: CollectCommand): Promise<void> {
       onReceive = null;
       resolve();
     }
-    if (received >= command.expected) return done();
+    target = command.expected;
+    if (received >= target) return done();
     onReceive = () => {
-      if (received >= command.expected) done();
+      if (received >= target) done();
     };
   });
 }
@@ -101,6 +105,9 @@ process.on('message', async (command: Command) => {
   if (command.kind === 'connect') {
     const failed = await connect(command);
     process.send!({ kind: 'connected', failed });
+  } else if (command.kind === 'expect') {
+    target = command.expected;
+    onReceive?.();
   } else if (command.kind === 'collect') {
     await collect(command);
     process.send!({ kind: 'collected', received, latencies });
