@@ -3,7 +3,7 @@
  * what arrives. Speaks graphql-transport-ws itself (lean: no client library
  * per socket) or, against the raw baseline, nothing at all.
  *
- * Controlled over IPC by bench/fanout.ts:
+ * Controlled over IPC by bench/fanout.ts (bench/fanout/load.ts):
  *   → { kind: 'connect', url, mode: 'graphql' | 'raw', tokens, subscriptions: string[], variables? }
  *   ← { kind: 'connected', failed }
  *   → { kind: 'collect', expected, timeoutMs }   ← { kind: 'collected', received, latencies }
