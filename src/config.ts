@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { PersistedDocuments } from './basics/persisted-documents.js';
 
 /** Everything the server reads from the environment, validated once at start. */
 export interface Config {
@@ -39,14 +40,21 @@ export interface Config {
   platformFeePercent: number;
   /** How long a typing=true signal lasts unless renewed. @default 5000 */
   typingLapseMs: number;
+  /**
+   * A WebSocket ping on every connection and a comment on every SSE stream this often
+   * (WS_PING_INTERVAL_MS); a WebSocket that has not answered one ping by the next is cut. @default 30000
+   */
+  wsPingIntervalMs: number;
   presence: PresenceConfig;
   webhook: WebhookConfig;
   /** @default 'info' */
   logLevel: string;
-  /** Graphiql page at GET /graphql. @default on unless production */
+  /** Graphiql page at GET /graphql. @default on unless production or TRUSTED_DOCUMENTS */
   graphiql: boolean;
-  /** Schema introspection (INTROSPECTION), over every transport. @default on unless production */
+  /** Schema introspection (INTROSPECTION), over every transport. @default on unless production or TRUSTED_DOCUMENTS */
   introspection: boolean;
+  /** TRUSTED_DOCUMENTS: the only documents the server runs, named by id on every transport; null: any document, as text. @default null */
+  trustedDocuments: PersistedDocuments | null;
   cors: CorsConfig;
 }
 
@@ -259,9 +267,24 @@ function webhookConfig(env: Env, production: boolean): WebhookConfig {
   };
 }
 
+function trustedDocuments(env: Env): PersistedDocuments | null {
+  const path = text(env, 'TRUSTED_DOCUMENTS');
+  if (path === null) return null;
+  let json: string;
+  try {
+    json = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('TRUSTED_DOCUMENTS', `cannot be read: ${(error as Error).message}`);
+  }
+  const documents = PersistedDocuments.parse(json);
+  if ('invalid' in documents) throw new ConfigError('TRUSTED_DOCUMENTS', `(${path}) ${documents.invalid}`);
+  return documents;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const environment = nodeEnv(env);
   const production = environment === 'production';
+  const trusted = trustedDocuments(env);
   return {
     nodeEnv: environment,
     port: integer(env, 'PORT', 4000, 0, 65535),
@@ -303,11 +326,13 @@ export function loadConfig(env: Env = process.env): Config {
     subscriberBufferBytes: integer(env, 'SUBSCRIBER_BUFFER_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     platformFeePercent: integer(env, 'PLATFORM_FEE_PERCENT', 20, 0, 100),
     typingLapseMs: integer(env, 'TYPING_LAPSE_MS', 5000, 50, 600_000),
+    wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 30_000, 100, 600_000),
     presence: presenceConfig(env),
     webhook: webhookConfig(env, production),
     logLevel: text(env, 'LOG_LEVEL') ?? (environment === 'test' ? 'warn' : 'info'),
-    graphiql: boolean(env, 'GRAPHIQL', !production),
-    introspection: boolean(env, 'INTROSPECTION', !production),
+    graphiql: boolean(env, 'GRAPHIQL', !production && !trusted),
+    introspection: boolean(env, 'INTROSPECTION', !production && !trusted),
+    trustedDocuments: trusted,
     cors: corsConfig(env, production),
   };
 }

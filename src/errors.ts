@@ -1,7 +1,17 @@
 import { GraphQLError } from 'graphql';
 
 /** The `extensions.code` values of CONTRACT.md "Errors". */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SLOW_CONSUMER' | 'RESUME_EXPIRED' | 'SERVICE_UNAVAILABLE';
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'RATE_LIMITED'
+  | 'SLOW_CONSUMER'
+  | 'RESUME_EXPIRED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'PERSISTED_QUERY_ONLY';
 
 function coded(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -43,6 +53,13 @@ export function isSlowConsumer(error: unknown): boolean {
 /** A `since` older than the replay window: the client should refetch and subscribe without it. */
 export const resumeExpired = (field: string, hours: number) =>
   coded('RESUME_EXPIRED', `${field} is older than the ${hours} h replay window; refetch, then subscribe without it`, { field });
+
+/** TRUSTED_DOCUMENTS is set and the request names no document of it (or none at all). */
+export const persistedQueryNotFound = () =>
+  coded('PERSISTED_QUERY_NOT_FOUND', 'No trusted document has this id; name one by documentId (or extensions.persistedQuery.sha256Hash)');
+
+/** TRUSTED_DOCUMENTS is set and the request sent a document's text. */
+export const persistedQueryOnly = () => coded('PERSISTED_QUERY_ONLY', 'Only trusted documents run here: send the document id (documentId), not its text');
 
 /** The database or PubSub cannot be reached right now; the client may retry. */
 export const serviceUnavailable = () => coded('SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly');

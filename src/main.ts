@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { signToken } from './auth/token.js';
 import { createLogger } from './observability/log.js';
 import { createServer } from './server.js';
 
@@ -28,12 +27,12 @@ log.info(
 );
 console.log(`\nGraphQL API (HTTP, WebSocket, SSE): ${server.url}`);
 if (config.graphiql) console.log(`GraphiQL: open ${server.url} in a browser`);
-if (config.jwt.kind === 'secret' && config.jwt.development) {
-  const admin = await signToken(config.jwt.secret, { sub: 'dev-admin', role: 'admin', name: 'Development admin' });
+if (server.developmentAdmin) {
+  const admin = await server.developmentAdmin.token();
   console.warn(
     '\n!!! No JWT_SECRET or JWT_PUBLIC_KEY: using the DEVELOPMENT secret. Never run like this in production. !!!' +
       `\nA development admin token (12 h):\n${admin}\n` +
-      'In GraphiQL, set the header {"Authorization": "Bearer <token>"}; more tokens: npm run token -- --sub u1 --role customer\n',
+      'GraphiQL opens with it in its headers; more tokens: npm run token -- --sub u1 --role customer\n',
   );
 }
 

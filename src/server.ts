@@ -18,6 +18,7 @@ import { createPresence } from './presence/index.js';
 import { catchUpFromOutbox } from './pubsub/catch-up.js';
 import { createPubSub, type PubSub } from './pubsub/index.js';
 import { createRelay, type Relay } from './pubsub/relay.js';
+import { developmentAdmin, type DevelopmentAdmin } from './transport/graphiql.js';
 import { createGraphQLHandler } from './transport/graphql-handler.js';
 import { attachGraphqlWs, closeForShutdown } from './transport/graphql-ws.js';
 import { createHttpTransport } from './transport/http-server.js';
@@ -31,6 +32,8 @@ export interface RealtimeServer {
   readonly pubsub: PubSub;
   readonly relay: Relay;
   readonly log: Logger;
+  /** With the development secret only: the admin whose token start-up prints and GraphiQL is prefilled with. */
+  readonly developmentAdmin: DevelopmentAdmin | null;
   start(): Promise<void>;
   /** Stops accepting, closes sockets with 1001, publishes what is committed, releases the relay. */
   stop(): Promise<void>;
@@ -46,6 +49,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   const opened = await openServices(config, log);
   const { database, pubsub, relay, presence, connectionSlots, metrics } = opened;
   const viewerFromToken = createViewerFromToken(verifyToken, database.db);
+  const admin = developmentAdmin(config);
   const handler = createGraphQLHandler({
     config,
     services: opened.services,
@@ -55,6 +59,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     relay,
     metrics,
     maskError: createErrorMasker(log),
+    developmentAdmin: admin,
     ready: () => withTimeout(Promise.all([database.ping(), pubsub.ping()]), READY_TIMEOUT_MS).then(() => true, () => false),
     log,
   });
@@ -79,6 +84,7 @@ export async function createServer(config: Config, log: Logger = createLogger(co
     pubsub,
     relay,
     log,
+    developmentAdmin: admin,
     async start() {
       await presence.start();
       await connectionSlots.start();

@@ -6,7 +6,7 @@ import { exampleUrl, seed, type SeedResult } from '../src/cli/demo-data.js';
 import { SendMessageDocument, SendNotificationDocument, UpdateOrderLocationDocument, UpdateOrderStatusDocument } from './generated/graphql.js';
 import { ARTIFACTS_DIR, buildExample, chromiumInstalled, CHROMIUM_PATH, launchChromium, routeOffline, serveStatic } from './support/browser.js';
 import { httpData } from './support/clients.js';
-import { startTestServer, TEST_JWT_SECRET, type TestServer } from './support/server.js';
+import { startServerProcess, startTestServer, TEST_JWT_SECRET, type ServerProcess, type TestServer } from './support/server.js';
 
 /**
  * The web example (examples/web) and GraphiQL in a real browser against the
@@ -16,8 +16,23 @@ import { startTestServer, TEST_JWT_SECRET, type TestServer } from './support/ser
 const runs = chromiumInstalled() || process.env.CI === 'true';
 if (!runs) console.warn(`browser tests skipped: no chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
 
-describe.runIf(runs)('web example and GraphiQL in chromium', () => {
+/**
+ * The page as it ships (documents as text), and built for a server with
+ * TRUSTED_DOCUMENTS: then it talks to a server that runs only the example's
+ * own persisted-documents.json, while the test seeds and drives through an open
+ * one on the same database and Redis (as a back office would).
+ */
+const MODES = [
+  { mode: 'documents as text', trusted: false },
+  { mode: 'trusted documents', trusted: true },
+];
+const EXAMPLE_DOCUMENTS = 'examples/web/src/gql/persisted-documents.json';
+
+describe.runIf(runs).each(MODES)('web example and GraphiQL in chromium, $mode', ({ trusted }) => {
   let t: TestServer;
+  /** The server the page talks to: `t`, or the trusted one. */
+  let pageApi: string;
+  let trustedServer: ServerProcess | null = null;
   let browser: Browser;
   let web: { url: string; close(): Promise<void> };
   let removeBuild: () => Promise<void> = async () => {};
@@ -25,9 +40,14 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    const [built, server] = await Promise.all([buildExample(), startTestServer('embedded', { GRAPHIQL: 'true' })]);
+    const [built, server] = await Promise.all([
+      buildExample(trusted ? { VITE_TRUSTED_DOCUMENTS: 'true' } : {}),
+      startTestServer(trusted ? 'postgres+redis' : 'embedded', { GRAPHIQL: 'true' }),
+    ]);
     removeBuild = built.remove;
     t = server;
+    trustedServer = trusted ? await startServerProcess({ ...t.env, GRAPHIQL: '', TRUSTED_DOCUMENTS: EXAMPLE_DOCUMENTS }) : null;
+    pageApi = trustedServer?.url ?? t.url;
     web = await serveStatic(built.dir);
     browser = await launchChromium();
     await mkdir(ARTIFACTS_DIR, { recursive: true });
@@ -46,6 +66,7 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await web?.close();
+    await trustedServer?.kill();
     await t?.stop();
     await removeBuild();
   });
@@ -63,7 +84,7 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
     const context = await newContext({ width: 1100, height: 760 });
     await routeOffline(context);
     const page = await context.newPage();
-    await page.goto(exampleUrl(web.url, t.url, token, demo.orderId));
+    await page.goto(exampleUrl(web.url, pageApi, token, demo.orderId));
     await page.locator('#connection[data-state="connected"]').waitFor();
     return page;
   }
@@ -78,7 +99,7 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
     return Number(await page.locator('#unread-count').textContent());
   }
 
-  const screenshot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+  const screenshot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS_DIR, `${trusted ? 'trusted-' : ''}${name}.png`), fullPage: true });
 
   it('shows a notification sent through the API in the bell within a second, and marks all read', async () => {
     const page = await openExample(demo.customer.token);
@@ -137,7 +158,8 @@ describe.runIf(runs)('web example and GraphiQL in chromium', () => {
     await screenshot(partner, 'chat-partner');
   });
 
-  it('GraphiQL at the server URL loads, runs a subscription and shows its events', async () => {
+  // GraphiQL sends text: it belongs to the open server only, so the trusted mode does not declare it.
+  if (!trusted) it('GraphiQL at the server URL loads, runs a subscription and shows its events', async () => {
     const context = await newContext({ width: 1280, height: 800 });
     await routeOffline(context);
     const page = await context.newPage();

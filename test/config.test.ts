@@ -6,6 +6,8 @@ describe('configuration from the environment', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: null, redisUrl: null, dataDir: './.data', graphiql: true });
     expect(config.jwt).toMatchObject({ kind: 'secret', development: true });
+    expect(config.wsPingIntervalMs).toBe(30_000);
+    expect(loadConfig({ WS_PING_INTERVAL_MS: '300' }).wsPingIntervalMs).toBe(300);
   });
 
   it.each([
@@ -17,6 +19,8 @@ describe('configuration from the environment', () => {
     ['NODE_ENV', 'staging'],
     ['GRAPHIQL', 'maybe'],
     ['RELAY_POLL_MS', '0'],
+    ['WS_PING_INTERVAL_MS', '50'],
+    ['WS_PING_INTERVAL_MS', '3600000'],
   ])('stops on a wrong %s (%s) with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarkAllReadDocument, MeDocument, NotificationAddedDocument, SendNotificationDocument } from './generated/graphql.js';
 import { httpData, sseConnect, wsConnect, type GraphQLErrorShape, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
+import { postSse } from './support/raw-sse.js';
 import { bearer, rawConnect, type RawSocket, type WireMessage } from './support/raw-ws.js';
 import { backendEnv, BACKENDS, startServerProcess, startTestServer, token, type ServerProcess, type TestServer } from './support/server.js';
 import { newPeople } from './support/world.js';
@@ -40,12 +41,7 @@ async function overWs(socket: RawSocket, id: string, query: string): Promise<Wir
 /** The operation's answer over SSE (Yoga answers a refused operation with its errors). */
 async function overSse(url: string, query: string, jwt: string): Promise<string> {
   const controller = new AbortController();
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${jwt}` },
-    body: JSON.stringify({ query }),
-    signal: controller.signal,
-  });
+  const response = await postSse(url, jwt, { query }, controller.signal);
   const reader = response.body!.getReader();
   let text = '';
   while (!text.includes('\n\n')) {

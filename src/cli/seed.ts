@@ -6,6 +6,7 @@ const { values } = parseArgs({
   options: {
     api: { type: 'string' },
     web: { type: 'string', default: 'http://127.0.0.1:5173/' },
+    react: { type: 'string', default: 'http://127.0.0.1:5174/' },
     expires: { type: 'string', default: '12h' },
   },
 });
@@ -34,6 +35,10 @@ try {
       'The web example (cd examples/web && npm install && npm run dev), one window each:',
       `  customer: ${exampleUrl(values.web, apiUrl, result.customer.token, result.orderId)}`,
       `  partner:  ${exampleUrl(values.web, apiUrl, result.partner.token, result.orderId)}`,
+      '',
+      'The React + Apollo example (cd examples/react-apollo && npm install && npm run dev):',
+      `  customer: ${exampleUrl(values.react, apiUrl, result.customer.token, result.orderId)}`,
+      `  admin:    ${exampleUrl(values.react, apiUrl, result.admin.token, result.orderId)}#/board`,
     ].join('\n'),
   );
 } catch (error) {

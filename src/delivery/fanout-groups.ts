@@ -11,6 +11,8 @@ import type { SubscriptionObserver } from '../observability/subscription-observe
 export interface WsTarget {
   socket: WebSocket;
   id: string;
+  /** The message type of a result on the socket's protocol: graphql-ws `next`, the legacy protocol's `data`. */
+  resultType: 'next' | 'data';
 }
 
 export interface FanoutGroupsOptions {
@@ -172,7 +174,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     private readonly group: Group,
     private observer: SubscriptionObserver | undefined,
   ) {
-    this.frameStart = `{"id":${JSON.stringify(target.id)},"type":"next","payload":`;
+    this.frameStart = `{"id":${JSON.stringify(target.id)},"type":"${target.resultType}","payload":`;
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {

@@ -27,8 +27,11 @@ import type { Relay } from '../pubsub/relay.js';
 import { useWakeRelayAfterMutations } from '../pubsub/wake-relay.js';
 import { schema } from '../schema/index.js';
 import { useEndStreamsOfAbortedRequests } from './aborted-streams.js';
+import { useSseKeepAlive } from './sse-keep-alive.js';
 import { corsPolicy, useCsrfPrevention } from './browser-policy.js';
+import { graphiqlOptions, type DevelopmentAdmin } from './graphiql.js';
 import { useReadinessCheck } from './readiness-check.js';
+import { useTrustedDocuments } from './trusted-documents.js';
 
 /** What the HTTP handler (requestId) and graphql-ws (viewer) hand Yoga besides the request. */
 export type ServerContext = { viewer?: Viewer | null; requestId?: string } & BodyLimitContext;
@@ -43,6 +46,8 @@ export interface GraphQLHandlerOptions {
   relay: Relay;
   metrics: Metrics;
   maskError: MaskError;
+  /** In development: whose token GraphiQL's headers are prefilled with. */
+  developmentAdmin: DevelopmentAdmin | null;
   /** GET /ready: whether the database and the PubSub answer. */
   ready: () => Promise<boolean>;
   log: Logger;
@@ -56,7 +61,7 @@ export type GraphQLHandler = ReturnType<typeof createGraphQLHandler>;
  * in the order it must run: limits and checks before anything takes a slot
  * or runs, the delivery engine, then logging, metrics and masking.
  */
-export function createGraphQLHandler({ config, services, viewerFromToken, connectionSlots, presence, relay, metrics, maskError, ready, log }: GraphQLHandlerOptions) {
+export function createGraphQLHandler({ config, services, viewerFromToken, connectionSlots, presence, relay, metrics, maskError, developmentAdmin, ready, log }: GraphQLHandlerOptions) {
   const sharedExecutions = metrics.executions.labels({ shared: 'true' });
   const ownExecutions = metrics.executions.labels({ shared: 'false' });
   const fanoutGroups = new FanoutGroups({
@@ -79,9 +84,7 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
     // Read and bounded before Yoga sees the request (readBody, useRequestBodyLimit): Yoga's own
     // limit pipes every body through a web stream, which cost more than the rest of a bare Yoga.
     maxRequestBodySize: false,
-    // GraphiQL subscribes over SSE: the headers editor's Authorization travels with
-    // each request, while over WS GraphiQL sends an empty connection_init (4403).
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'SSE', title: 'Realtime marketplace API' } : false,
+    graphiql: graphiqlOptions(config, developmentAdmin),
     // The page carries GraphiQL itself instead of loading it from a CDN: it works offline too.
     renderGraphiQL,
     logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
@@ -100,6 +103,8 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
     },
     plugins: [
       useCsrfPrevention(),
+      // First of the onParams hooks: an id becomes its trusted text, which the limits and checks below then see.
+      ...(config.trustedDocuments ? [useTrustedDocuments(config.trustedDocuments)] : []),
       useOperationLimits(config),
       // Before anything takes a slot or runs: NUL, lone surrogates or 5,000-deep JSON reached the database as internal errors.
       useWellFormedInput(),
@@ -119,6 +124,7 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
       useErrorLog(log),
       // After every plugin that wraps stream results (see the file).
       useEndStreamsOfAbortedRequests(),
+      useSseKeepAlive(config.wsPingIntervalMs),
       // Last, where Yoga's own masking would be: the plugins above see errors as they were.
       useErrorMasking(maskError),
       useDropScopeCacheOfStartedSubscriptions(),

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import type { Context as WsContext, ServerOptions, SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { makeServer, type Context as WsContext, type ServerOptions, type SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ViewerFromToken } from '../auth/viewer-from-token.js';
 import { tokenFromAuthorization, TokenError } from '../auth/verify.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Config } from '../config.js';
+import type { PersistedDocuments } from '../basics/persisted-documents.js';
 import { isAsyncIterable } from '../basics/async-iteration.js';
 import { isSlowConsumer, WS_CLOSE } from '../errors.js';
 import type { ConnectionSlots } from '../limits/connection-slots.js';
@@ -16,7 +16,11 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Presence } from '../presence/index.js';
 import { schema } from '../schema/index.js';
 import type { GraphQLHandler } from './graphql-handler.js';
-import { armExpiry, logSocketErrors, refuseServerMessages, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './ws-session.js';
+import { keepAlive } from './keep-alive.js';
+import { chooseSubprotocol, LEGACY_PROTOCOL, resultMessageType } from './legacy-protocol.js';
+import { allowSubscribeWithoutQuery, withTrustedDocument } from './trusted-documents.js';
+import { bindWebSockets, type SocketExtra } from './ws-binding.js';
+import { armExpiry, refuseServerMessages, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './ws-session.js';
 
 export interface GraphqlWsOptions {
   config: Config;
@@ -40,25 +44,30 @@ type WsExtra = {
   openedAt?: number;
 };
 
-type WsServerContext = WsContext<Record<string, unknown> | undefined, WsExtra & { socket: WebSocket }>;
+type WsServerContext = WsContext<Record<string, unknown> | undefined, WsExtra & SocketExtra>;
 
 /** Yoga's enveloped execute/subscribe travel to graphql-ws as the root value of each operation. */
 type Enveloped = { execute: NonNullable<ServerOptions['execute']>; subscribe: NonNullable<ServerOptions['subscribe']> };
 
 /**
- * graphql-ws on `/graphql` of `httpServer`: each connection is authenticated
+ * graphql-ws on `/graphql` of `httpServer`, for graphql-transport-ws and the
+ * legacy protocol (legacy-protocol.ts) alike: each connection is authenticated
  * at `connection_init` (a slot of its user's cap, presence, token expiry),
  * and each operation runs through the same Yoga instance as HTTP.
  */
 export function attachGraphqlWs(httpServer: Server, options: GraphqlWsOptions): WebSocketServer {
   const { config, handler, viewerFromToken, metrics, log } = options;
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.limits.wsMaxPayloadBytes });
-  useServer<Record<string, unknown> | undefined, WsExtra>(
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: config.limits.wsMaxPayloadBytes,
+    handleProtocols: chooseSubprotocol,
+  });
+  keepAlive(wsServer, config.wsPingIntervalMs);
+  const server = makeServer<Record<string, unknown> | undefined, WsExtra & SocketExtra>(
     {
       schema,
       connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
-      // Close reasons never carry internal error messages, whatever NODE_ENV says.
-      isProd: true,
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: async (args: ExecutionArgs) => {
         const result = await (args.rootValue as Enveloped).subscribe(args);
@@ -88,15 +97,21 @@ export function attachGraphqlWs(httpServer: Server, options: GraphqlWsOptions): 
         }
       },
       onPing: tokenRefresh(async (jwt) => (await viewerFromToken(jwt))!, log),
-      onSubscribe: (ctx, id, params) => prepareOperation(ctx, id, params, handler, config.limits.subscriptionsPerConnection),
+      onSubscribe: (ctx, id, params) => prepareOperation(ctx, id, params, handler, config.limits.subscriptionsPerConnection, config.trustedDocuments),
     },
-    wsServer,
   );
-  // After graphql-ws's own `connection` handler: a client sending a server's message type gets 4400, not 4500,
-  // and a socket error is a debug line, not a stack trace on stderr.
+  bindWebSockets(wsServer, server, {
+    legacyKeepAliveMs: config.wsPingIntervalMs,
+    allowMissingQuery: config.trustedDocuments !== null,
+    maxEarlyMessages: config.limits.subscriptionsPerConnection,
+    log,
+  });
+  // After graphql-ws's own `connection` handler: a client sending a server's message type gets 4400, not 4500.
+  // A legacy socket's messages are checked by its translator (legacy-protocol.ts).
   wsServer.on('connection', (socket) => {
+    if (socket.protocol === LEGACY_PROTOCOL) return;
     refuseServerMessages(socket);
-    logSocketErrors(socket, log);
+    if (config.trustedDocuments) allowSubscribeWithoutQuery(socket);
   });
   return wsServer;
 }
@@ -137,14 +152,24 @@ async function acceptConnection(ctx: WsServerContext, { viewerFromToken, connect
   metrics.connections.inc({ transport: 'ws' });
   ctx.extra.connectionId = randomUUID();
   ctx.extra.openedAt = Date.now();
-  log.info({ connectionId: ctx.extra.connectionId, userId: viewer.id, transport: 'ws' }, 'connection opened');
+  log.info({ connectionId: ctx.extra.connectionId, userId: viewer.id, transport: 'ws', protocol: socket.protocol }, 'connection opened');
   return true;
 }
 
 /** subscribe: the operation's arguments, run through Yoga's envelop, or the errors that refuse it (an `error` message). */
-async function prepareOperation(ctx: WsServerContext, id: string, params: SubscribePayload, handler: GraphQLHandler, maxOperations: number): Promise<ExecutionArgs | readonly GraphQLError[]> {
+async function prepareOperation(
+  ctx: WsServerContext,
+  id: string,
+  sent: SubscribePayload,
+  handler: GraphQLHandler,
+  maxOperations: number,
+  trustedDocuments: PersistedDocuments | null,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
   const refused = tooManyOperations(ctx, maxOperations);
   if (refused) return refused;
+  // With TRUSTED_DOCUMENTS: a document id becomes its text before anything parses it; text is refused.
+  const params = withTrustedDocument(sent, trustedDocuments);
+  if (params instanceof GraphQLError) return [params];
   const enveloped = handler.getEnveloped({
     viewer: ctx.extra.viewer ?? null,
     requestId: `${ctx.extra.connectionId ?? 'unacknowledged'}/${id}`,
@@ -152,7 +177,7 @@ async function prepareOperation(ctx: WsServerContext, id: string, params: Subscr
     // upgrade is a GET, so every mutation over graphql-ws would be refused as "mutation via GET".
     params,
     // A fan-out group writes this subscription's frames itself (fanout-groups.ts).
-    wsTarget: { socket: ctx.extra.socket, id },
+    wsTarget: { socket: ctx.extra.socket, id, resultType: resultMessageType(ctx.extra.socket) },
   } as unknown as Parameters<typeof handler.getEnveloped>[0]);
   let document;
   try {

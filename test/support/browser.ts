@@ -33,21 +33,9 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/**
- * Builds the example once into a temporary directory (its dependencies are
- * installed from its own lockfile first when missing), so the page under
- * test is exactly what `npm run build` ships.
- */
-export async function buildExample(): Promise<{ dir: string; remove(): Promise<void> }> {
-  if (!existsSync(join(EXAMPLE_DIR, 'node_modules', '.package-lock.json'))) {
-    await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: EXAMPLE_DIR, timeout: 300_000 });
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'rt-web-'));
-  await run(process.execPath, [join(EXAMPLE_DIR, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'], {
-    cwd: EXAMPLE_DIR,
-    timeout: 120_000,
-  });
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+/** The web example (examples/web), built as `buildExampleAt` does. */
+export function buildExample(env: Record<string, string> = {}): Promise<{ dir: string; remove(): Promise<void> }> {
+  return buildExampleAt(EXAMPLE_DIR, env);
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -94,4 +82,23 @@ export async function routeOffline(context: BrowserContext): Promise<void> {
     (url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost',
     (route) => route.abort('internetdisconnected'),
   );
+}
+
+/**
+ * Builds an example once into a temporary directory (its dependencies are
+ * installed from its own lockfile first when missing), so the page under
+ * test is exactly what `npm run build` ships. `env`: build-time variables of
+ * the page (VITE_TRUSTED_DOCUMENTS).
+ */
+export async function buildExampleAt(exampleDir: string, env: Record<string, string> = {}): Promise<{ dir: string; remove(): Promise<void> }> {
+  if (!existsSync(join(exampleDir, 'node_modules', '.package-lock.json'))) {
+    await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: exampleDir, timeout: 300_000 });
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'rt-example-'));
+  await run(process.execPath, [join(exampleDir, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: exampleDir,
+    timeout: 120_000,
+    env: { ...process.env, ...env },
+  });
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

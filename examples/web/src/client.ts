@@ -1,4 +1,6 @@
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
+import { persistedExchange } from '@urql/exchange-persisted';
+import type { DocumentNode } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { webSocketUrl, type Settings } from './settings';
 
@@ -11,6 +13,19 @@ export interface Api {
 
 /** graphql-ws close codes after which retrying with the same token cannot help. */
 const TOKEN_REFUSED = new Set([4401, 4403]);
+
+/**
+ * Built with VITE_TRUSTED_DOCUMENTS=true, the page sends each document's id
+ * instead of its text, for a server started with TRUSTED_DOCUMENTS=src/gql/persisted-documents.json.
+ */
+const TRUSTED_DOCUMENTS = import.meta.env.VITE_TRUSTED_DOCUMENTS === 'true';
+
+/** The id the codegen client preset embeds in each document (`persistedDocuments`), as persisted-documents.json lists it. */
+function documentId(document: DocumentNode): string {
+  const hash = (document as DocumentNode & { __meta__?: { hash?: unknown } }).__meta__?.hash;
+  if (typeof hash !== 'string') throw new Error('A document without a persisted id: run npm run codegen');
+  return hash;
+}
 
 /**
  * Queries and mutations go over HTTP (fetchExchange), subscriptions over one
@@ -46,6 +61,18 @@ export function createApi(settings: Settings & { token: string }, onState: (stat
     requestPolicy: 'network-only',
     fetchOptions: () => ({ headers: { authorization: `Bearer ${settings.token}` } }),
     exchanges: [
+      // Ids only, for every kind of operation: a server in trusted mode refuses text, so there is nothing to fall back to.
+      ...(TRUSTED_DOCUMENTS
+        ? [
+            persistedExchange({
+              enforcePersistedQueries: true,
+              enableForMutation: true,
+              enableForSubscriptions: true,
+              preferGetForPersistedQueries: false,
+              generateHash: async (_query, document) => documentId(document),
+            }),
+          ]
+        : []),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
