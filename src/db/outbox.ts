@@ -44,7 +44,8 @@ export async function takeOutboxPositions(session: DbSession, limit: number): Pr
 
 /** The newest position handed out, '0' before the first. */
 export async function lastOutboxPosition(session: DbSession): Promise<string> {
-  const [row] = await session.query<{ position: string }>('select coalesce(max(position), 0)::text as position from outbox where position is not null');
+  // Kept in outbox_relay: the outbox itself may have been pruned to nothing.
+  const [row] = await session.query<{ position: string }>('select last_position::text as position from outbox_relay where id = 1');
   return row?.position ?? '0';
 }
 

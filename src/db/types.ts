@@ -47,6 +47,8 @@ export interface OutboxTable {
 export interface OutboxRelayTable {
   id: number;
   last_published_position: ColumnType<string, never, string>;
+  /** The highest position handed out: positions never go back, however much of the outbox is pruned. */
+  last_position: ColumnType<string, never, string>;
   updated_at: UpdatedAt;
 }
 
