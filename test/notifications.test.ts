@@ -295,6 +295,15 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
     });
   });
 
+  /** Waits until the relay has positioned and published every committed outbox row; the newest position. */
+  const everythingPublished = () =>
+    eventually(async () => {
+      const [{ unpositioned, last }] = (await t.sql<{ unpositioned: number; last: string }>(
+        'select count(*) filter (where position is null)::int as unpositioned, coalesce(max(position), 0)::text as last from outbox',
+      )) as [{ unpositioned: number; last: string }];
+      return unpositioned === 0 && BigInt(t.server.relay.lastPublishedPosition) >= BigInt(last) ? last : undefined;
+    }, 'the relay to publish');
+
   it('answers a since older than the replay window with RESUME_EXPIRED, and prunes only published, expired outbox rows', async () => {
     const customer = await newCustomer();
     const [old] = await t.sql<{ id: string }>(
@@ -305,12 +314,7 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
     const expired = socket.subscribe(NotificationAddedDocument, { since: old!.id });
     expect(JSON.stringify((await expired.ended.promise).error)).toContain('RESUME_EXPIRED');
 
-    const newest = await eventually(async () => {
-      const [{ unpositioned, last }] = (await t.sql<{ unpositioned: number; last: string }>(
-        'select count(*) filter (where position is null)::int as unpositioned, coalesce(max(position), 0)::text as last from outbox',
-      )) as [{ unpositioned: number; last: string }];
-      return unpositioned === 0 && BigInt(t.server.relay.lastPublishedPosition) >= BigInt(last) ? last : undefined;
-    }, 'the relay to publish');
+    const newest = await everythingPublished();
     await t.sql(`update outbox set created_at = now() - interval '25 hours'`);
     await t.sql(`insert into notifications (user_id, title) values ($1, 'fresh')`, [customer.id]);
     // Only rows the relay has published may go, however old they are.
@@ -330,12 +334,7 @@ describe.each(BACKENDS)('notifications on %s', (backend) => {
       await t.sql(`insert into notifications (user_id, title) values ($1, 'probe')`, [customer.id]);
       return (await live.next(300).catch(() => undefined)) ? true : undefined;
     }, 'the subscription to go live');
-    const published = await eventually(async () => {
-      const [{ unpositioned, last }] = (await t.sql<{ unpositioned: number; last: string }>(
-        'select count(*) filter (where position is null)::int as unpositioned, coalesce(max(position), 0)::text as last from outbox',
-      )) as [{ unpositioned: number; last: string }];
-      return unpositioned === 0 && BigInt(t.server.relay.lastPublishedPosition) >= BigInt(last) ? last : undefined;
-    }, 'the relay to publish');
+    const published = await everythingPublished();
     // A quiet spell longer than the retention: every published row goes.
     await t.sql(`update outbox set created_at = now() - interval '25 hours'`);
     await pruneOutbox(t.server.database.db, published, 24);

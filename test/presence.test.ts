@@ -236,7 +236,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
   });
 
   it('takes the users of a process that stops gracefully offline at once, not after the TTL', { timeout: 60_000 }, async () => {
-    const { other, partner, watcher } = await onlineElsewhere({});
+    const { other, watcher } = await onlineElsewhere({});
     const stoppedAt = Date.now();
     await other.kill('SIGTERM');
     // The default TTL is 20 s; a graceful stop must not wait for it.
@@ -270,7 +270,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
   });
 
   it("takes a killed process's users offline once its heartbeat lapses (short TTL)", { timeout: 60_000 }, async () => {
-    const { other, partner, watcher } = await onlineElsewhere({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
+    const { other, watcher } = await onlineElsewhere({ PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '1000' });
     const killedAt = Date.now();
     await other.kill('SIGKILL');
     const [, online] = await nextChange(watcher, 10_000);
@@ -282,7 +282,7 @@ describe('presence across server processes (PostgreSQL + Redis)', () => {
   });
 
   it("takes a killed process's users offline within 60 s with the default heartbeat", { timeout: 90_000 }, async () => {
-    const { other, partner, watcher } = await onlineElsewhere({});
+    const { other, watcher } = await onlineElsewhere({});
     const killedAt = Date.now();
     await other.kill('SIGKILL');
     const [, online] = await nextChange(watcher, 60_000);

@@ -14,10 +14,6 @@ export class PersistedDocuments {
     return this.byHash.get(id.startsWith(SHA256_PREFIX) ? id.slice(SHA256_PREFIX.length) : id) ?? null;
   }
 
-  get size(): number {
-    return this.byHash.size;
-  }
-
   /** The documents of a file's text, or why it is not such a file. */
   static parse(json: string): PersistedDocuments | { invalid: string } {
     let parsed: unknown;

@@ -17,10 +17,10 @@ import type { Presence } from '../presence/index.js';
 import { schema } from '../schema/index.js';
 import type { GraphQLHandler } from './graphql-handler.js';
 import { keepAlive } from './keep-alive.js';
-import { chooseSubprotocol, LEGACY_PROTOCOL, resultMessageType } from './legacy-protocol.js';
-import { allowSubscribeWithoutQuery, withTrustedDocument } from './trusted-documents.js';
+import { chooseSubprotocol, resultMessageType } from './legacy-protocol.js';
+import { withTrustedDocument } from './trusted-documents.js';
 import { bindWebSockets, type SocketExtra } from './ws-binding.js';
-import { armExpiry, refuseServerMessages, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './ws-session.js';
+import { armExpiry, tokenRefresh, tooManyOperations, TOO_MANY_CONNECTIONS } from './ws-session.js';
 
 export interface GraphqlWsOptions {
   config: Config;
@@ -105,13 +105,6 @@ export function attachGraphqlWs(httpServer: Server, options: GraphqlWsOptions): 
     allowMissingQuery: config.trustedDocuments !== null,
     maxEarlyMessages: config.limits.subscriptionsPerConnection,
     log,
-  });
-  // After graphql-ws's own `connection` handler: a client sending a server's message type gets 4400, not 4500.
-  // A legacy socket's messages are checked by its translator (legacy-protocol.ts).
-  wsServer.on('connection', (socket) => {
-    if (socket.protocol === LEGACY_PROTOCOL) return;
-    refuseServerMessages(socket);
-    if (config.trustedDocuments) allowSubscribeWithoutQuery(socket);
   });
   return wsServer;
 }

@@ -82,7 +82,7 @@ type Incoming = { type: 'connection_init' | 'subscribe' | 'complete'; text: stri
  * `complete`; graphql-ws validates the rest (ids, payloads) as its own. Null
  * for anything else, server messages included (4400, as graphql-ws).
  */
-function fromLegacy(text: string, allowMissingQuery: boolean): Incoming {
+function fromLegacy(text: string): Incoming {
   let message: unknown;
   try {
     message = JSON.parse(text);
@@ -94,12 +94,8 @@ function fromLegacy(text: string, allowMissingQuery: boolean): Incoming {
     switch (message['type']) {
       case 'connection_init':
         return { type: 'connection_init', text };
-      case 'start': {
-        const payload = message['payload'];
-        // With TRUSTED_DOCUMENTS the document may be named by id alone; graphql-ws wants `query` to be a string.
-        const sent = allowMissingQuery && isRecord(payload) && payload['query'] == null ? { ...payload, query: '' } : payload;
-        return { type: 'subscribe', text: JSON.stringify({ id: message['id'], type: MessageType.Subscribe, payload: sent }) };
-      }
+      case 'start':
+        return { type: 'subscribe', text: JSON.stringify({ id: message['id'], type: MessageType.Subscribe, payload: message['payload'] }) };
       case 'stop':
         return { type: 'complete', text: JSON.stringify({ id: message['id'], type: MessageType.Complete }) };
       case 'connection_terminate':
@@ -114,8 +110,6 @@ function fromLegacy(text: string, allowMissingQuery: boolean): Incoming {
 }
 
 export interface LegacyTransportOptions {
-  /** TRUSTED_DOCUMENTS is set: a `start` may name its document by id and send no `query`. */
-  allowMissingQuery: boolean;
   /**
    * These clients send `start` right after `connection_init` (or even before it,
    * while an async connectionParams resolves) without waiting for
@@ -171,7 +165,7 @@ export function legacyTransport(base: GraphqlWsSocket, options: LegacyTransportO
     },
     onMessage(cb) {
       base.onMessage(async (text) => {
-        const message = fromLegacy(text, options.allowMissingQuery);
+        const message = fromLegacy(text);
         if (message === 'terminate') return base.close(1000, 'Normal Closure');
         if (!message) return base.close(CloseCode.BadRequest, 'Invalid message received');
         // Messages that waited resume in the order they came, before any that arrives later.

@@ -1,7 +1,6 @@
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { RawData, WebSocket } from 'ws';
 import { persistedQueryNotFound, persistedQueryOnly } from '../errors.js';
 import type { PersistedDocuments } from '../basics/persisted-documents.js';
 
@@ -67,35 +66,24 @@ export function withTrustedDocument<P extends NamedDocument>(params: P, document
   return { ...params, query };
 }
 
-/** Cheap first look: only a message that mentions the type is parsed here. */
+/** Cheap first look: only a message that mentions the type is parsed. */
 const MENTIONS_SUBSCRIBE = /"subscribe"/;
 
-/** A `subscribe` message without `query` (or with `query: null`), given `query: ''`; anything else as it came. */
-function withEmptyQuery(data: RawData): RawData | string {
-  const text = String(data);
-  if (!MENTIONS_SUBSCRIBE.test(text)) return data;
+/**
+ * With TRUSTED_DOCUMENTS, for graphql-transport-ws sockets (ws-binding.ts): the
+ * contract lets a `subscribe` that names its document by id leave `query` out,
+ * but graphql-ws's `validateMessage` closes the connection with 4400 unless
+ * `query` is a string. Such a message reaches graphql-ws with `query: ''`
+ * instead (what its own client sends); anything else as it came.
+ */
+export function withEmptyQuery(text: string): string {
+  if (!MENTIONS_SUBSCRIBE.test(text)) return text;
   try {
     const message: unknown = JSON.parse(text);
-    if (!isRecord(message) || message['type'] !== 'subscribe' || !isRecord(message['payload']) || message['payload']['query'] != null) return data;
+    if (!isRecord(message) || message['type'] !== 'subscribe' || !isRecord(message['payload']) || message['payload']['query'] != null) return text;
     return JSON.stringify({ ...message, payload: { ...message['payload'], query: '' } });
   } catch {
     // Not JSON (graphql-ws answers 4400 itself), or too deep to write back: as it came.
-    return data;
+    return text;
   }
-}
-
-/**
- * For the WebSocket server's `connection` event, after graphql-ws's own
- * handler, with TRUSTED_DOCUMENTS: the contract lets a `subscribe` that names
- * its document by id leave `query` out, but graphql-ws's `validateMessage`
- * closes the connection with 4400 unless `query` is a string. Such a message
- * reaches graphql-ws with `query: ''` instead (what its own client sends).
- */
-export function allowSubscribeWithoutQuery(socket: WebSocket): void {
-  const listeners = socket.listeners('message') as ((data: RawData | string, isBinary: boolean) => void)[];
-  socket.removeAllListeners('message');
-  socket.on('message', (data: RawData, isBinary: boolean) => {
-    const forwarded = withEmptyQuery(data);
-    for (const listener of listeners) listener.call(socket, forwarded, isBinary);
-  });
 }

@@ -3,7 +3,8 @@ import { CloseCode, type Server, type WebSocket as GraphqlWsSocket } from 'graph
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../observability/log.js';
 import { LEGACY_PROTOCOL, legacyKeepAlive, legacyTransport } from './legacy-protocol.js';
-import { logSocketErrors } from './ws-session.js';
+import { withEmptyQuery } from './trusted-documents.js';
+import { isServerMessage, logSocketErrors } from './ws-session.js';
 
 /** What graphql-ws's use/ws puts in a connection's `extra`; acceptConnection drops `request`. */
 export interface SocketExtra {
@@ -14,7 +15,7 @@ export interface SocketExtra {
 export interface WsBindingOptions {
   /** How often a legacy socket gets `ka` (WS_PING_INTERVAL_MS). */
   legacyKeepAliveMs: number;
-  /** See LegacyTransportOptions. */
+  /** TRUSTED_DOCUMENTS is set: a subscribe may name its document by id and send no `query`. */
   allowMissingQuery: boolean;
   /** See LegacyTransportOptions. */
   maxEarlyMessages: number;
@@ -42,19 +43,34 @@ export function bindWebSockets(wsServer: WebSocketServer, server: Server<SocketE
   wsServer.on('connection', (socket, request) => {
     logSocketErrors(socket, log);
     const transport = socketTransport(socket, log);
-    const spoken =
+    const spoken = checkedTransport(
       socket.protocol === LEGACY_PROTOCOL
-        ? legacyTransport(transport, {
-            allowMissingQuery: options.allowMissingQuery,
-            maxEarlyMessages: options.maxEarlyMessages,
-            onAcknowledged: () => sendKeepAlives(socket),
-          })
-        : transport;
+        ? legacyTransport(transport, { maxEarlyMessages: options.maxEarlyMessages, onAcknowledged: () => sendKeepAlives(socket) })
+        : transport,
+      options.allowMissingQuery,
+    );
     const closed = server.opened(spoken, { socket, request });
     socket.once('close', (code, reason) => {
       closed(code, String(reason)).catch((error: unknown) => log.error({ err: error }, 'websocket close handling failed'));
     });
   });
+}
+
+/**
+ * Every socket's messages (a legacy one's once translated) before graphql-ws
+ * reads them: a client sending a server's message type gets 4400, not
+ * graphql-ws's 4500; with TRUSTED_DOCUMENTS a `subscribe` may leave out `query`.
+ */
+function checkedTransport(base: GraphqlWsSocket, allowMissingQuery: boolean): GraphqlWsSocket {
+  return {
+    ...base,
+    onMessage(cb) {
+      base.onMessage(async (text) => {
+        if (isServerMessage(text)) return base.close(CloseCode.BadRequest, 'Invalid message received');
+        await cb(allowMissingQuery ? withEmptyQuery(text) : text);
+      });
+    },
+  };
 }
 
 /** A `ws` socket as graphql-ws's makeServer takes it (what use/ws builds). */

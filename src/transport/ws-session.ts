@@ -1,6 +1,6 @@
 import type { GraphQLError } from 'graphql';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
-import type { RawData, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { tokenFromAuthorization, TokenError } from '../auth/verify.js';
 import type { Viewer } from '../auth/viewer.js';
 import { capReached } from '../errors.js';
@@ -91,7 +91,14 @@ const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'next', 'error']);
 /** Cheap first look: only a message that mentions one of those names is parsed here. */
 const MENTIONS_SERVER_TYPE = /"(?:connection_ack|next|error)"/;
 
-function isServerMessage(text: string): boolean {
+/**
+ * A well-formed `connection_ack`, `next` or `error` from a client: closed with
+ * 4400 (malformed message, as CONTRACT.md lists it) before graphql-ws sees it,
+ * instead of graphql-ws's 4500 and console.error (ws-binding.ts). Checked on
+ * the text rather than with a JSON reviver: a reviver makes JSON.parse
+ * recurse, and a deeply nested message would overflow the stack.
+ */
+export function isServerMessage(text: string): boolean {
   if (!MENTIONS_SERVER_TYPE.test(text)) return false;
   try {
     const message: unknown = JSON.parse(text);
@@ -102,26 +109,6 @@ function isServerMessage(text: string): boolean {
   }
 }
 
-/**
- * For the WebSocket server's `connection` event, after graphql-ws's own
- * handler: a client that sends a well-formed `connection_ack`, `next` or
- * `error` is closed with 4400 (malformed message, as CONTRACT.md lists it)
- * before graphql-ws sees it, instead of graphql-ws's 4500 and console.error.
- * graphql-ws's message listener is wrapped rather than a JSON reviver used:
- * a reviver makes JSON.parse recurse, and a deeply nested message would
- * overflow the stack.
- */
-export function refuseServerMessages(socket: WebSocket): void {
-  const listeners = socket.listeners('message') as ((data: RawData, isBinary: boolean) => void)[];
-  socket.removeAllListeners('message');
-  socket.on('message', (data: RawData, isBinary: boolean) => {
-    if (isServerMessage(String(data))) {
-      socket.close(CloseCode.BadRequest, 'Invalid message received');
-      return;
-    }
-    for (const listener of listeners) listener.call(socket, data, isBinary);
-  });
-}
 
 /**
  * For the WebSocket server's `connection` event, after graphql-ws's own
