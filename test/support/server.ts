@@ -96,6 +96,9 @@ export async function startTestServer(backend: BackendName, extraEnv: Record<str
   };
 }
 
+/** The flags `npm run serve` gives node (package.json; why: docs/deployment.md). */
+const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=32'];
+
 export interface ServerProcess {
   url: string;
   /** Everything the process printed so far. */
@@ -111,7 +114,7 @@ export interface ServerProcess {
  * `dist/` (`npm run build`), as production runs it.
  */
 export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { compiled?: boolean } = {}): Promise<ServerProcess> {
-  const entry = options.compiled ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const entry = options.compiled ? [...PRODUCTION_NODE_FLAGS, 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'warn' : (env.LOG_LEVEL ?? 'warn') },
     stdio: ['ignore', 'pipe', 'pipe'],
