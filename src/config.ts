@@ -47,6 +47,7 @@ export interface Config {
   wsPingIntervalMs: number;
   presence: PresenceConfig;
   webhook: WebhookConfig;
+  attachments: AttachmentConfig;
   /** @default 'info' */
   logLevel: string;
   /** Graphiql page at GET /graphql. @default on unless production or TRUSTED_DOCUMENTS */
@@ -145,7 +146,25 @@ export interface WebhookConfig {
   pollMs: number;
 }
 
+/** Files sent with chat messages (contract part "chat", Attachments). */
+export interface AttachmentConfig {
+  /** Files per message, and per multipart request (ATTACHMENTS_PER_MESSAGE). @default 10 */
+  perMessage: number;
+  /** Bytes per file (ATTACHMENT_MAX_BYTES), refused while it streams in. @default 10485760 */
+  maxBytes: number;
+  /**
+   * ATTACHMENT_URL_SECRET, the HMAC key of GET /files/… URLs. In production
+   * without it, attachments are off (sendMessage refuses files, the server
+   * says so at start): a known development key would let anyone forge URLs.
+   */
+  urlSecret: string | null;
+  /** How long a file's URL works after it was read (ATTACHMENT_URL_TTL_S). @default 900 */
+  urlTtlS: number;
+}
+
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-not-for-production';
+/** Without ATTACHMENT_URL_SECRET outside production; anyone who knows it can forge file URLs. */
+export const DEVELOPMENT_ATTACHMENT_URL_SECRET = 'development-attachment-url-secret-not-for-production';
 
 export class ConfigError extends Error {
   constructor(variable: string, why: string) {
@@ -267,6 +286,18 @@ function webhookConfig(env: Env, production: boolean): WebhookConfig {
   };
 }
 
+function attachmentConfig(env: Env, production: boolean): AttachmentConfig {
+  const urlSecret = text(env, 'ATTACHMENT_URL_SECRET');
+  if (urlSecret !== null && production && urlSecret.length < 32) throw new ConfigError('ATTACHMENT_URL_SECRET', 'must be at least 32 characters in production');
+  return {
+    perMessage: integer(env, 'ATTACHMENTS_PER_MESSAGE', 10, 1, 100),
+    maxBytes: integer(env, 'ATTACHMENT_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    urlSecret: urlSecret ?? (production ? null : DEVELOPMENT_ATTACHMENT_URL_SECRET),
+    // At least the 10 minutes the contract promises.
+    urlTtlS: integer(env, 'ATTACHMENT_URL_TTL_S', 900, 600, 7 * 86_400),
+  };
+}
+
 function trustedDocuments(env: Env): PersistedDocuments | null {
   const path = text(env, 'TRUSTED_DOCUMENTS');
   if (path === null) return null;
@@ -329,6 +360,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 30_000, 100, 600_000),
     presence: presenceConfig(env),
     webhook: webhookConfig(env, production),
+    attachments: attachmentConfig(env, production),
     logLevel: text(env, 'LOG_LEVEL') ?? (environment === 'test' ? 'warn' : 'info'),
     graphiql: boolean(env, 'GRAPHIQL', !production && !trusted),
     introspection: boolean(env, 'INTROSPECTION', !production && !trusted),

@@ -1,3 +1,4 @@
+import type { FileUrlSigner } from './attachments/signed-url.js';
 import type { Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
@@ -16,6 +17,8 @@ export interface Services {
   presence: Presence;
   /** Per-user limits, shared by the cluster when Redis is configured. */
   rateLimiter: RateLimiter;
+  /** Signs attachment URLs; null while attachments are off (no ATTACHMENT_URL_SECRET in production). */
+  fileUrls: FileUrlSigner | null;
 }
 
 /** The GraphQL context of one operation. */

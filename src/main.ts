@@ -35,6 +35,9 @@ if (server.developmentAdmin) {
       'GraphiQL opens with it in its headers; more tokens: npm run token -- --sub u1 --role customer\n',
   );
 }
+if (config.attachments.urlSecret === null) {
+  log.warn('ATTACHMENT_URL_SECRET is not set: chat attachments are off (sendMessage refuses files)');
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { WebSocketServer } from 'ws';
+import { fileUrlSigner } from './attachments/signed-url.js';
 import { createTokenVerifier } from './auth/verify.js';
 import { createViewerFromToken } from './auth/viewer-from-token.js';
 import { withTimeout } from './basics/timeout.js';
@@ -11,6 +12,7 @@ import { savePlatformFee } from './db/orders.js';
 import { relayLag } from './db/outbox.js';
 import { createErrorMasker } from './delivery/error-masking.js';
 import { createConnectionSlots } from './limits/connection-slots.js';
+import { multipartBodyLimit } from './limits/multipart.js';
 import { createRateLimiter } from './limits/rate-limiter.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -21,6 +23,7 @@ import { createRelay, type Relay } from './pubsub/relay.js';
 import { developmentAdmin, type DevelopmentAdmin } from './transport/graphiql.js';
 import { createGraphQLHandler } from './transport/graphql-handler.js';
 import { attachGraphqlWs, closeForShutdown } from './transport/graphql-ws.js';
+import { fileServer } from './transport/files.js';
 import { createHttpTransport } from './transport/http-server.js';
 import { createWebhookSender } from './webhook/sender.js';
 
@@ -65,7 +68,8 @@ export async function createServer(config: Config, log: Logger = createLogger(co
   });
   const http = createHttpTransport({
     handler,
-    maxBodyBytes: config.limits.maxBodyBytes,
+    limits: { maxBodyBytes: config.limits.maxBodyBytes, multipartMaxBytes: multipartBodyLimit(config.attachments, config.limits.maxBodyBytes) },
+    files: fileServer(opened.services.fileUrls, opened.services.db, log),
     metrics: { contentType: metrics.registry.contentType, render: () => renderMetrics(opened, wsServer) },
     log,
   });
@@ -162,7 +166,8 @@ async function openServices(config: Config, log: Logger): Promise<OpenedServices
     log,
   });
   const webhook = createWebhookSender({ config: config.webhook, db: database.db, presence, log, registry: metrics.registry });
-  const services: Services = { config, db: database.db, pubsub, log, presence, rateLimiter };
+  const fileUrls = config.attachments.urlSecret === null ? null : fileUrlSigner(config.attachments.urlSecret, config.attachments.urlTtlS);
+  const services: Services = { config, db: database.db, pubsub, log, presence, rateLimiter, fileUrls };
   return { database, pubsub, relay, presence, connectionSlots, rateLimiter, webhook, metrics, services };
 }
 

@@ -192,10 +192,12 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
 
       const now = (await httpData(t.url, ChatConversationDocument, { id: conversationId }, late.token)).conversation!;
       expect(now.participants.map((user) => user.id).sort()).toEqual([customer.id, late.id].sort());
-      // The history is there, unread, for the partner who joined.
-      expect(now.unreadCount).toBe(1);
+      // The history is there, unread, for the partner who joined: the message and the two SYSTEM lines of the change.
+      expect(now.unreadCount).toBe(3);
+      // The customer's stream goes on, with the change as SYSTEM lines (chat-system.test.ts).
+      expect((await customerStream.next()).messageAdded.body).toBe('Business of early-birds is no longer assigned');
+      expect((await customerStream.next()).messageAdded.body).toBe('Assigned to Business of late-comers');
       await send(late, conversationId, 'Taking over');
-      // The customer's stream goes on.
       expect((await customerStream.next()).messageAdded.body).toBe('Taking over');
       expect((await httpData(t.url, ChatConversationsDocument, {}, late.token)).conversations.edges.map((edge) => edge.node.id)).toEqual([conversationId]);
 

@@ -1,6 +1,7 @@
 import { importSPKI, jwtVerify, type JWTPayload } from 'jose';
 import type { JwtConfig } from '../config.js';
 import type { RoleName } from '../db/types.js';
+import { SYSTEM_USER_ID } from '../db/users.js';
 import type { Viewer } from './viewer.js';
 
 export class TokenError extends Error {
@@ -84,6 +85,8 @@ function claimText(claims: JWTPayload, name: string): string | null {
 export function viewerFromClaims(claims: JWTPayload): Viewer {
   const id = claimText(claims, 'sub');
   if (!id) throw new TokenError('Invalid token: "sub" is required');
+  // The author of SYSTEM messages signs in nowhere: a token naming it is as good as forged.
+  if (id === SYSTEM_USER_ID) throw new TokenError('Invalid token: signature verification failed');
   const roleClaim = claimText(claims, 'role');
   const role = roleClaim ? ROLES[roleClaim.toLowerCase()] : undefined;
   if (!role) throw new TokenError('Invalid token: "role" must be customer, partner or admin');

@@ -3,6 +3,7 @@ import type { Viewer } from '../auth/viewer.js';
 import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { ConversationRow, Database, MessageRow, OrderRow, UserRow } from './types.js';
+import { insertAttachments, type NewAttachment } from './attachments.js';
 import { userLoader } from './users.js';
 
 /** A conversation as one viewer sees it: `member` per conversation_members() (migrations/…_chat.sql). */
@@ -88,6 +89,12 @@ export async function listParticipants(db: Db, conversationId: string): Promise<
     .execute();
 }
 
+/** Who takes part right now (conversation_members), users or not. */
+export async function listMemberIds(db: Db, conversationId: string): Promise<string[]> {
+  const result = await sql<{ userId: string }>`select user_id as "userId" from conversation_members(${conversationId}) as m (user_id)`.execute(db);
+  return result.rows.map((row) => row.userId);
+}
+
 /** Newest first. */
 export async function listMessages(db: Db, conversationId: string, beforeId: string | null, limit: number): Promise<MessageRow[]> {
   let select = db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
@@ -130,26 +137,37 @@ export interface NewMessage {
   body: string;
   replyToId: string | null;
   clientMessageId: string | null;
+  /** Participants to mention (checked by the caller): MENTION notifications instead of MESSAGE ones. */
+  mentionUserIds: readonly string[];
+  attachments: readonly NewAttachment[];
 }
 
 /**
- * Inserts the message; the triggers emit message.created, advance the
- * sender's read state and notify the others. Undefined when the sender's
- * clientMessageId was taken meanwhile (a concurrent retry won).
+ * Inserts the message and its attachments in one transaction; the triggers
+ * emit message.created, advance the sender's read state and notify the
+ * others. Undefined when the sender's clientMessageId was taken meanwhile
+ * (a concurrent retry won).
  */
 export async function insertMessage(db: Db, message: NewMessage): Promise<MessageRow | undefined> {
-  return db
-    .insertInto('messages')
-    .values({
-      conversation_id: message.conversationId,
-      sender_id: message.senderId,
-      body: message.body,
-      reply_to_id: message.replyToId,
-      client_message_id: message.clientMessageId,
-    })
-    .onConflict((oc) => oc.columns(['sender_id', 'client_message_id']).doNothing())
-    .returningAll()
-    .executeTakeFirst();
+  const insert = async (trx: Db) => {
+    const row = await trx
+      .insertInto('messages')
+      .values({
+        conversation_id: message.conversationId,
+        sender_id: message.senderId,
+        body: message.body,
+        reply_to_id: message.replyToId,
+        client_message_id: message.clientMessageId,
+        mention_user_ids: [...message.mentionUserIds],
+      })
+      .onConflict((oc) => oc.columns(['sender_id', 'client_message_id']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (row) await insertAttachments(trx, row.id, message.attachments);
+    return row;
+  };
+  // Without files the insert is one statement: its own transaction, no BEGIN/COMMIT round trips.
+  return message.attachments.length === 0 ? insert(db) : db.transaction().execute(insert);
 }
 
 /** Messages from others after the user's last read one. */
@@ -174,6 +192,8 @@ export async function countUnreadMessages(db: Db, conversationId: string, userId
  * MESSAGE notifications of those messages read, so both unread counts agree.
  */
 export async function markConversationRead(trx: Transaction<Database>, conversationId: string, userId: string, messageId: string): Promise<void> {
+  // The conversation's lock before the row's, as sendMessage takes them (its read-receipt event needs the lock).
+  await sql`select lock_conversation_events(${conversationId})`.execute(trx);
   await sql`
     insert into conversation_participants (conversation_id, user_id, last_read_message_id)
     values (${conversationId}, ${userId}, ${messageId})
@@ -187,11 +207,34 @@ export async function markConversationRead(trx: Transaction<Database>, conversat
     update notifications
     set read_at = now()
     where user_id = ${userId}
-      and kind = 'MESSAGE'
+      and kind in ('MESSAGE', 'MENTION')
       and read_at is null
       and data ->> 'conversationId' = ${conversationId}
       and case when data ->> 'messageId' ~ '^[0-9]{1,18}$' then (data ->> 'messageId')::bigint end <= ${messageId}
   `.execute(trx);
+}
+
+/** A participant's read position (read receipt), as the API and the conversation.read event carry it. */
+export interface ReadReceiptRow {
+  conversationId: string;
+  userId: string;
+  lastReadMessageId: string;
+  readAt: Date | string;
+}
+
+/** The read positions of the conversation's members but `exceptUserId`, in user id order; who read nothing is left out. */
+export async function listReadReceipts(db: Db, conversationId: string, exceptUserId: string): Promise<ReadReceiptRow[]> {
+  const result = await sql<ReadReceiptRow>`
+    select p.conversation_id::text as "conversationId", p.user_id as "userId",
+           p.last_read_message_id::text as "lastReadMessageId", p.updated_at as "readAt"
+    from conversation_participants p
+    where p.conversation_id = ${conversationId}
+      and p.user_id <> ${exceptUserId}
+      and p.last_read_message_id is not null
+      and p.user_id in (select user_id from conversation_members(${conversationId}) as m (user_id))
+    order by p.user_id
+  `.execute(db);
+  return result.rows;
 }
 
 export interface ChatLoaders {

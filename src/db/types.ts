@@ -109,6 +109,23 @@ export interface MessagesTable {
   body: string;
   reply_to_id: ColumnType<string | null, string | number | bigint | null | undefined, never>;
   client_message_id: string | null;
+  /** SYSTEM messages are written by the orders trigger (migrations/…_chat_extras.sql). */
+  kind: ColumnType<MessageKindName, MessageKindName | undefined, never>;
+  /** Participants the sender mentioned, in the order given. */
+  mention_user_ids: ColumnType<string[], string[] | undefined, never>;
+  created_at: CreatedAt;
+}
+
+export type MessageKindName = 'TEXT' | 'SYSTEM';
+
+export interface MessageAttachmentsTable {
+  id: Id;
+  message_id: ColumnType<string, string | number | bigint, never>;
+  position: number;
+  file_name: string;
+  content_type: string;
+  size_bytes: number;
+  bytes: ColumnType<Buffer, Buffer, never>;
   created_at: CreatedAt;
 }
 
@@ -169,6 +186,7 @@ export interface Database {
   conversations: ConversationsTable;
   conversation_participants: ConversationParticipantsTable;
   messages: MessagesTable;
+  message_attachments: MessageAttachmentsTable;
   orders: OrdersTable;
   order_status_history: OrderStatusHistoryTable;
   earnings: EarningsTable;
@@ -183,5 +201,8 @@ export type OutboxRow = Selectable<OutboxTable>;
 export type NotificationPreferenceRow = Selectable<NotificationPreferencesTable>;
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
+/** An attachment without its bytes: what a message lists. */
+export type AttachmentRow = Omit<Selectable<MessageAttachmentsTable>, 'bytes'>;
+export type ConversationParticipantRow = Selectable<ConversationParticipantsTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type OrderStatusChangeRow = Selectable<OrderStatusHistoryTable>;

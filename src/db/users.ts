@@ -3,6 +3,9 @@ import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { PartnerRow, UserRow } from './types.js';
 
+/** The built-in author of SYSTEM messages (its row comes from migrations/…_chat_extras.sql); no token may name it. */
+export const SYSTEM_USER_ID = 'system';
+
 /** Creates or refreshes the user (and partner) a token describes: the identity provider is the source of truth. */
 export async function provisionViewer(db: Db, viewer: Viewer): Promise<void> {
   await db.transaction().execute(async (trx) => {

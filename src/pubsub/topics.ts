@@ -33,6 +33,15 @@ export interface MessageCreated {
   replyToId: string | null;
 }
 
+/** Payload of conversation.read: a participant's read position moved forward (read receipts). */
+export interface ConversationRead {
+  conversationId: string;
+  userId: string;
+  lastReadMessageId: string;
+  /** ISO time the position moved. */
+  readAt: string;
+}
+
 /** Ephemeral (never in the outbox): published by setTyping and sendMessage. */
 export interface TypingSignal {
   /** Unique per signal; typing streams subscribe without dedupe, so ids need not increase. */
@@ -111,6 +120,7 @@ export interface Topics {
   'notification.read': [userId: string, event: OutboxEvent<NotificationRead>];
   'message.created': [conversationId: string, event: OutboxEvent<MessageCreated>];
   'chat.typing': [conversationId: string, event: TypingSignal];
+  'conversation.read': [conversationId: string, event: OutboxEvent<ConversationRead>];
   /** Order changes (order.created, order.updated) by order, by customer, by current partner, and all of them (key 'all'). */
   'order.byId': [orderId: string, event: OutboxEvent<OrderChanged>];
   'order.byCustomer': [customerId: string, event: OutboxEvent<OrderChanged>];
@@ -149,6 +159,10 @@ function routeByTopic(event: OutboxEvent<unknown>): Delivery[] {
     case 'message.created': {
       const typed = event as OutboxEvent<MessageCreated>;
       return [{ topic: 'message.created', key: typed.payload.conversationId, event: typed }];
+    }
+    case 'conversation.read': {
+      const typed = event as OutboxEvent<ConversationRead>;
+      return [{ topic: 'conversation.read', key: typed.payload.conversationId, event: typed }];
     }
     case 'order.created':
     case 'order.updated':

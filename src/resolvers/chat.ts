@@ -1,30 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '../auth/viewer.js';
+import { checkUploads } from '../attachments/uploads.js';
 import type { Config } from '../config.js';
 import { viewerOf, type Context } from '../context.js';
 import {
   chatLoaders,
-  findConversationAccess,
   findMessage,
   findMessageByClientId,
   findOrderParties,
   insertMessage,
   listConversations,
+  listMemberIds,
   listMessagesAfter,
   markConversationRead,
   openDirectConversation,
   openOrderConversation,
-  type ConversationAccess,
 } from '../db/chat.js';
-import type { ConversationRow, MessageRow } from '../db/types.js';
+import type { Db } from '../db/client.js';
+import type { MessageRow } from '../db/types.js';
 import { findUsers } from '../db/users.js';
-import { badInput, forbidden, notFound, rateLimited } from '../errors.js';
-import type { Channel } from '../pubsub/index.js';
-import { idAfter, type MessageCreated, type OrderChanged, type OutboxEvent, type TypingSignal } from '../pubsub/topics.js';
+import { badInput, notFound, rateLimited } from '../errors.js';
+import { idAfter, type MessageCreated, type OutboxEvent, type TypingSignal } from '../pubsub/topics.js';
 import type { RateLimit } from '../limits/rate-limiter.js';
 import { builder } from '../schema/builder.js';
 import { Conversation, ConversationConnection, Message, SendMessageInput, TypingEvent } from '../schema/chat.js';
 import { partiesOf, takesPartInOrder } from '../schema/order-access.js';
+import { assertStillInOrder, isOrderChange, readable, revocationChannel, writable, type OrderChange } from './conversation-access.js';
 import { loadPage, pageArgs } from '../schema/pagination.js';
 import { boundedText, optional, optionalId, rowId } from '../input/arguments.js';
 import { replayThenLive } from '../streams/replay.js';
@@ -46,25 +47,6 @@ const typingLimit = (config: Config): RateLimit => ({
   windowMs: config.limits.typingWindowMs,
 });
 
-/** Members read; so do admins (they see everything). Anyone else: as if it did not exist. */
-async function readable(context: Context, conversationId: string): Promise<ConversationAccess | null> {
-  const viewer = viewerOf(context);
-  const access = await findConversationAccess(context.services.db, conversationId, viewer.id);
-  if (!access || !(access.member || viewer.role === 'ADMIN')) return null;
-  return access;
-}
-
-/**
- * Members write (send, type, mark read); an admin may join an order's
- * conversation by doing so, but not someone else's direct conversation.
- */
-async function writable(context: Context, conversationId: string): Promise<ConversationRow> {
-  const access = await readable(context, conversationId);
-  if (!access) throw notFound('Conversation');
-  if (!access.member && access.conversation.kind !== 'ORDER') throw forbidden('Only its two participants write in a direct conversation');
-  return access.conversation;
-}
-
 function typingSignal(context: Context, viewer: Viewer, conversationId: string, typing: boolean): TypingSignal {
   const now = Date.now();
   return {
@@ -76,26 +58,22 @@ function typingSignal(context: Context, viewer: Viewer, conversationId: string, 
   };
 }
 
-type OrderChange = OutboxEvent<OrderChanged>;
+const MENTIONS_MAX = 50;
 
-/**
- * Where a subscriber hears that they may have left an order's conversation
- * (its partner was unassigned or changed): the order's own events, one per
- * change, so no access check runs per message. Admins and the pair of a
- * direct conversation cannot lose access: null.
- */
-function revocationChannel(viewer: Viewer, conversation: ConversationRow): Channel<'order.byId'> | null {
-  if (conversation.order_id === null || viewer.role === 'ADMIN') return null;
-  return ['order.byId', conversation.order_id];
+/** Distinct ids in the order given. */
+function mentionedIds(ids: readonly (string | number)[] | null | undefined): string[] {
+  const distinct = [...new Set((ids ?? []).map(String))];
+  if (distinct.length > MENTIONS_MAX) throw badInput('input.mentionUserIds', `at most ${MENTIONS_MAX} users`);
+  return distinct;
 }
 
-function isOrderChange(event: { id: string }): event is OrderChange {
-  return 'topic' in event && 'payload' in event;
-}
-
-/** Ends the stream (as NOT_FOUND, like a fresh subscribe would answer) once the order no longer includes the viewer. */
-function assertStillInOrder(viewer: Viewer, change: OrderChange): void {
-  if (!takesPartInOrder(viewer, change.payload)) throw notFound('Conversation');
+/** Only other participants can be mentioned: a mention pulls someone in who is already there. */
+async function checkMentions(db: Db, conversationId: string, senderId: string, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  if (userIds.includes(senderId)) throw badInput('input.mentionUserIds', 'cannot mention the sender');
+  const members = new Set(await listMemberIds(db, conversationId));
+  const stranger = userIds.find((id) => !members.has(id));
+  if (stranger !== undefined) throw badInput('input.mentionUserIds', `${stranger} does not take part in this conversation`);
 }
 
 builder.queryFields((t) => ({
@@ -155,9 +133,12 @@ builder.mutationFields((t) => ({
       const viewer = viewerOf(context);
       const { config, db, pubsub, rateLimiter } = context.services;
       const conversationId = rowId(String(input.conversationId), 'input.conversationId');
-      const body = boundedText(input.body, 'input.body', { min: 1, max: config.limits.messageBodyMax, trim: true });
+      const uploads = input.attachments ?? [];
+      // With files, the text may be left out.
+      const body = boundedText(input.body, 'input.body', { min: uploads.length > 0 ? 0 : 1, max: config.limits.messageBodyMax, trim: true });
       const replyToId = optionalId(input.replyToId, 'input.replyToId');
       const clientMessageId = optional(input.clientMessageId, (key) => boundedText(key, 'input.clientMessageId', { min: 1, max: CLIENT_MESSAGE_ID_MAX }));
+      const mentionUserIds = mentionedIds(input.mentionUserIds);
       await writable(context, conversationId);
 
       const retried = (first: MessageRow): MessageRow => {
@@ -173,12 +154,14 @@ builder.mutationFields((t) => ({
         const target = await findMessage(db, replyToId);
         if (!target || target.conversation_id !== conversationId) throw badInput('input.replyToId', 'must be a message of the same conversation');
       }
+      await checkMentions(db, conversationId, viewer.id, mentionUserIds);
+      const attachments = await checkUploads(uploads, config.attachments);
       const waitMs = await rateLimiter.hit(sendLimit(config), viewer.id);
       if (waitMs !== null) throw rateLimited(waitMs);
 
       let message: MessageRow | undefined;
       try {
-        message = await insertMessage(db, { conversationId, senderId: viewer.id, body, replyToId, clientMessageId });
+        message = await insertMessage(db, { conversationId, senderId: viewer.id, body, replyToId, clientMessageId, mentionUserIds, attachments });
       } catch (error) {
         // The trigger refuses senders who lost access meanwhile (a partner unassigned since the check).
         await writable(context, conversationId);

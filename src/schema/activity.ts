@@ -53,6 +53,8 @@ export function summarize(topic: string, payload: unknown): string {
       return `Partner ${p('partnerId')} earned ${p('amountCents')} cents for order ${p('orderId')} (total ${p('totalCents')} cents)`;
     case 'message.created':
       return `User ${p('senderId')} sent message ${p('messageId')} in conversation ${p('conversationId')}`;
+    case 'conversation.read':
+      return `User ${p('userId')} read conversation ${p('conversationId')} up to message ${p('lastReadMessageId')}`;
     default:
       return `${topic} event`;
   }

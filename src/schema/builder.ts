@@ -1,5 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import type { Upload } from '../attachments/uploads.js';
 import type { Context } from '../context.js';
 import { forbidden, unauthenticated } from '../errors.js';
 
@@ -18,6 +19,7 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string | number | bigint };
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
+    File: { Input: Upload; Output: never };
   };
 }>({
   plugins: [ScopeAuthPlugin],

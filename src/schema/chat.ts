@@ -1,8 +1,10 @@
 import { viewerOf } from '../context.js';
-import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants } from '../db/chat.js';
+import { attachmentLoaders } from '../db/attachments.js';
+import { chatLoaders, countUnreadMessages, lastMessage, listMessages, listParticipants, listReadReceipts, type ReadReceiptRow } from '../db/chat.js';
 import { orderLoaders } from '../db/orders.js';
 import type { ConversationRow, MessageRow } from '../db/types.js';
 import type { TypingSignal } from '../pubsub/topics.js';
+import { Attachment, FileScalar } from './attachments.js';
 import { builder } from './builder.js';
 import { Order } from './orders.js';
 import { connectionType, loadPage, pageArgs } from './pagination.js';
@@ -11,6 +13,13 @@ import { DateTime } from './scalars.js';
 import { User } from './users.js';
 
 export const ConversationKind = builder.enumType('ConversationKind', { values: ['ORDER', 'DIRECT'] as const });
+
+export const MessageKind = builder.enumType('MessageKind', {
+  values: {
+    TEXT: { description: 'Written by a participant.' },
+    SYSTEM: { description: 'Posted by the server into an ORDER conversation when its order changes status or partner.' },
+  } as const,
+});
 
 export const Message = builder.objectRef<MessageRow>('Message');
 
@@ -45,6 +54,37 @@ Message.implement({
     }),
     clientMessageId: t.exposeString('client_message_id', { nullable: true, description: "The sender's idempotency key, echoed back." }),
     createdAt: t.field({ type: DateTime, resolve: (row) => row.created_at }),
+    kind: t.field({ type: MessageKind, resolve: (row) => row.kind }),
+    attachments: t.field({
+      type: [Attachment],
+      description: 'In the order they were sent.',
+      resolve: async (row, _args, { services }) => (await attachmentLoaders(services.db).byMessage(row.id)) ?? [],
+    }),
+    mentions: t.field({
+      type: [User],
+      description: 'Participants the sender mentioned.',
+      resolve: async (row, _args, { services }) => {
+        const users = await Promise.all(row.mention_user_ids.map((id) => chatLoaders(services.db).user(id)));
+        return users.filter((user) => user !== undefined);
+      },
+    }),
+  }),
+});
+
+export const ReadReceipt = builder.objectRef<ReadReceiptRow>('ReadReceipt').implement({
+  fields: (t) => ({
+    conversationId: t.exposeID('conversationId'),
+    user: t.field({
+      type: User,
+      resolve: async (receipt, _args, { services }) => {
+        const reader = await chatLoaders(services.db).user(receipt.userId);
+        // Only users who read (a mutation of theirs, or a message they sent) have a position.
+        if (!reader) throw new Error(`reader ${receipt.userId} has no user row`);
+        return reader;
+      },
+    }),
+    lastReadMessageId: t.exposeID('lastReadMessageId', { description: 'The newest message this participant has read.' }),
+    readAt: t.field({ type: DateTime, resolve: (receipt) => receipt.readAt }),
   }),
 });
 
@@ -77,6 +117,13 @@ Conversation.implement({
       // Never shared between viewers by a subscription's shared execution.
       extensions: { [PER_VIEWER]: true },
       resolve: (row, _args, context) => countUnreadMessages(context.services.db, row.id, viewerOf(context).id),
+    }),
+    readReceipts: t.field({
+      type: [ReadReceipt],
+      description: 'Read positions of the other participants (read receipts); those who have read nothing yet are left out.',
+      // Leaves the caller out: never shared between viewers.
+      extensions: { [PER_VIEWER]: true },
+      resolve: (row, _args, context) => listReadReceipts(context.services.db, row.id, viewerOf(context).id),
     }),
     messages: t.field({
       type: MessageConnection,
@@ -119,5 +166,10 @@ export const SendMessageInput = builder.inputType('SendMessageInput', {
       required: false,
       description: 'Idempotency key: a retry with the same key returns the first message and sends nothing new.',
     }),
+    mentionUserIds: t.idList({
+      required: false,
+      description: 'Participants to mention (not the sender); each gets a MENTION notification instead of the MESSAGE one.',
+    }),
+    attachments: t.field({ type: [FileScalar], required: false, description: 'Files sent with the message (GraphQL multipart request).' }),
   }),
 });

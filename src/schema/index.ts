@@ -13,6 +13,7 @@ import '../resolvers/users.js';
 import '../resolvers/notifications.js';
 import '../resolvers/orders.js';
 import '../resolvers/chat.js';
+import '../resolvers/read-receipts.js';
 import '../resolvers/preferences.js';
 import '../resolvers/activity.js';
 import '../resolvers/presence.js';

@@ -3,7 +3,7 @@ import { builder } from './builder.js';
 import { connectionType } from './pagination.js';
 import { DateTime, Json } from './scalars.js';
 
-export const NOTIFICATION_KINDS = ['ORDER_UPDATE', 'NEW_ORDER', 'MESSAGE', 'PAYMENT', 'SYSTEM', 'GENERAL'] as const;
+export const NOTIFICATION_KINDS = ['ORDER_UPDATE', 'NEW_ORDER', 'MESSAGE', 'MENTION', 'PAYMENT', 'SYSTEM', 'GENERAL'] as const;
 export const NOTIFICATION_PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const;
 export type NotificationKindName = (typeof NOTIFICATION_KINDS)[number];
 export type NotificationPriorityName = (typeof NOTIFICATION_PRIORITIES)[number];

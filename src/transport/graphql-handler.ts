@@ -15,6 +15,7 @@ import { useVariableErrorCodes } from '../input/variable-errors.js';
 import { useWellFormedInput } from '../input/well-formed.js';
 import type { ConnectionSlots } from '../limits/connection-slots.js';
 import { useOperationLimits } from '../limits/operation-limits.js';
+import { fetchApiWithUploadLimits, multipartBodyLimit, useUploadLimits } from '../limits/multipart.js';
 import { useRequestBodyLimit, type BodyLimitContext } from '../limits/request-body.js';
 import { useStreamSlots } from '../limits/stream-slots.js';
 import type { Logger } from '../observability/log.js';
@@ -84,6 +85,8 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
     // Read and bounded before Yoga sees the request (readBody, useRequestBodyLimit): Yoga's own
     // limit pipes every body through a web stream, which cost more than the rest of a bare Yoga.
     maxRequestBodySize: false,
+    // Multipart bodies stream to the parser, whose limits stop an upload as it arrives (limits/multipart.ts).
+    fetchAPI: fetchApiWithUploadLimits(config.attachments, config.limits.maxBodyBytes),
     graphiql: graphiqlOptions(config, developmentAdmin),
     // The page carries GraphiQL itself instead of loading it from a CDN: it works offline too.
     renderGraphiQL,
@@ -129,7 +132,8 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
       useErrorMasking(maskError),
       useDropScopeCacheOfStartedSubscriptions(),
       // After every plugin with an onRequestParse hook, where Yoga's own check ran.
-      useRequestBodyLimit(config.limits.maxBodyBytes),
+      useRequestBodyLimit(config.limits.maxBodyBytes, multipartBodyLimit(config.attachments, config.limits.maxBodyBytes)),
+      useUploadLimits(config.attachments),
       useReadinessCheck({ endpoint: '/ready', check: ready }),
     ],
   });

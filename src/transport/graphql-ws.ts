@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { makeServer, type Context as WsContext, type ServerOptions, type SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -39,6 +39,8 @@ type WsExtra = {
   releasePresence?: () => void;
   /** Gives back this connection's slot of its user's MAX_CONNECTIONS_PER_USER. */
   releaseSlot?: () => void;
+  /** Where the client reached the API (scheme and Host of the upgrade): attachment URLs start with it. */
+  origin?: string;
   /** Set once acknowledged; names the connection in logs. */
   connectionId?: string;
   openedAt?: number;
@@ -111,6 +113,7 @@ export function attachGraphqlWs(httpServer: Server, options: GraphqlWsOptions): 
 
 /** connection_init: true acknowledges; false closes with 4403 (graphql-ws), unless a close of ours came first. */
 async function acceptConnection(ctx: WsServerContext, { viewerFromToken, connectionSlots, presence, metrics, log }: GraphqlWsOptions): Promise<boolean> {
+  ctx.extra.origin = originOf(ctx.extra.request);
   // The upgrade request (its headers and buffers, about 1.5 KB) is not read after this point, and
   // graphql-ws would keep it for as long as the connection lives.
   Reflect.deleteProperty(ctx.extra, 'request');
@@ -169,6 +172,7 @@ async function prepareOperation(
     // No `request`: Yoga's HTTP plugins would read it as the operation's HTTP request, and the
     // upgrade is a GET, so every mutation over graphql-ws would be refused as "mutation via GET".
     params,
+    wsOrigin: ctx.extra.origin,
     // A fan-out group writes this subscription's frames itself (fanout-groups.ts).
     wsTarget: { socket: ctx.extra.socket, id, resultType: resultMessageType(ctx.extra.socket) },
   } as unknown as Parameters<typeof handler.getEnveloped>[0]);
@@ -191,6 +195,14 @@ async function prepareOperation(
   const errors = enveloped.validate(args.schema, args.document);
   if (errors.length) return errors;
   return args;
+}
+
+/** As Yoga builds an HTTP request's URL: the Host header, over TLS or not. */
+function originOf(request: IncomingMessage | undefined): string | undefined {
+  const host = request?.headers.host;
+  if (!host || !/^[\w.:[\]-]+$/.test(host)) return undefined;
+  const secure = (request.socket as { encrypted?: boolean }).encrypted === true;
+  return `${secure ? 'https' : 'http'}://${host}`;
 }
 
 async function* failedStream(error: GraphQLError): AsyncGenerator<never> {

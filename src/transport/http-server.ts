@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FILES_PATH } from '../attachments/signed-url.js';
 import type { Logger } from '../observability/log.js';
 import type { GraphQLHandler, ServerContext } from './graphql-handler.js';
 import { trackInFlight } from './in-flight.js';
@@ -7,7 +8,9 @@ import { answerWithYoga } from './yoga-on-node.js';
 
 export interface HttpTransportOptions {
   handler: GraphQLHandler;
-  maxBodyBytes: number;
+  limits: { maxBodyBytes: number; multipartMaxBytes: number };
+  /** GET /files/…: a chat attachment, by signed URL. */
+  files: (request: IncomingMessage, response: ServerResponse) => Promise<void>;
   /** GET /metrics: the Prometheus text, sampled when asked. */
   metrics: { contentType: string; render(): Promise<string> };
   log: Logger;
@@ -20,11 +23,11 @@ export interface HttpTransport {
 }
 
 /**
- * The node:http server: `/metrics` here, everything else (`/graphql`,
+ * The node:http server: `/metrics` and `/files/…` here, everything else (`/graphql`,
  * `/health`, `/ready`, GraphiQL) through Yoga, each request with an
  * `x-request-id` its logs carry.
  */
-export function createHttpTransport({ handler, maxBodyBytes, metrics, log }: HttpTransportOptions): HttpTransport {
+export function createHttpTransport({ handler, limits, files, metrics, log }: HttpTransportOptions): HttpTransport {
   const inFlight = trackInFlight();
   const server = createServer(async (request, response) => {
     inFlight.track(request, response);
@@ -33,9 +36,13 @@ export function createHttpTransport({ handler, maxBodyBytes, metrics, log }: Htt
       response.end(await metrics.render());
       return;
     }
+    if (request.url?.startsWith(FILES_PATH)) {
+      await files(request, response);
+      return;
+    }
     const requestId = validRequestId(request.headers['x-request-id']) ?? randomUUID();
     response.setHeader('x-request-id', requestId);
-    await answerWithYoga<ServerContext>(handler, request, response, { requestId }, maxBodyBytes, log);
+    await answerWithYoga<ServerContext>(handler, request, response, { requestId }, limits, log);
   });
   return { server, drained: (graceMs) => inFlight.drained(graceMs) };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
-import { readBody, type BodyLimitContext } from '../limits/request-body.js';
+import { countedBody, isMultipart } from '../limits/multipart.js';
+import { readBody, type BodyLimitContext, type BodyRead } from '../limits/request-body.js';
 import type { Logger } from '../observability/log.js';
 
 /** What this needs of a Yoga instance (`createYoga()` returns one). */
@@ -14,7 +15,9 @@ interface NodeAdapter<TServerContext> {
  * `yoga(request, response)` (measured with bench/http.ts):
  *
  * - the body is read here, bounded by `maxBodyBytes` (see request-body.ts),
- *   instead of through Yoga's web-stream limit;
+ *   instead of through Yoga's web-stream limit; a multipart body (uploads)
+ *   streams to Yoga's parser instead, counted up to `multipartMaxBytes`
+ *   (limits/multipart.ts);
  * - the adapter's `handleNodeRequestAndResponse` gets one server context
  *   object, where its request listener merges two property by property
  *   (`completeAssign`) on every request, and the Response is written with
@@ -27,14 +30,15 @@ export async function answerWithYoga<TServerContext extends BodyLimitContext>(
   request: IncomingMessage,
   response: ServerResponse,
   context: TServerContext,
-  maxBodyBytes: number,
+  limits: { maxBodyBytes: number; multipartMaxBytes: number },
   log: Logger,
 ): Promise<void> {
-  const body = await readBody(request, maxBodyBytes);
+  const body = isMultipart(request) ? streamedBody(request, limits.multipartMaxBytes) : await readBody(request, limits.maxBodyBytes);
   // The client left before sending its whole body: nobody is left to answer.
   if (body.kind === 'aborted') return;
-  // The adapter takes a `body` on the request as the request's bytes instead of reading the stream.
+  // The adapter takes a `body` on the request as the request's bytes (or stream) instead of reading the request.
   if (body.kind === 'read') Object.assign(request, { body: body.bytes });
+  if (body.kind === 'streamed') Object.assign(request, { body: body.stream });
   context.bodyTooLarge = body.kind === 'too-large';
   let answer: Response;
   try {
@@ -44,9 +48,18 @@ export async function answerWithYoga<TServerContext extends BodyLimitContext>(
     log.error({ err: error }, 'internal error');
     answer = new yoga.fetchAPI.Response(null, { status: 500 });
   }
+  // Answered before the whole body arrived (a refused upload): close rather than read the rest to reuse the connection.
+  if (!request.complete && !response.headersSent) response.setHeader('connection', 'close');
   try {
     await sendNodeResponse(answer, response, request, true);
   } catch (error) {
     log.error({ err: error }, 'sending a response failed');
   }
+}
+
+/** A multipart body over its limit by Content-Length is refused unread; else it streams, counted. */
+function streamedBody(request: IncomingMessage, limit: number): BodyRead | { kind: 'streamed'; stream: NodeJS.ReadableStream } {
+  const declared = request.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return { kind: 'too-large' };
+  return { kind: 'streamed', stream: countedBody(request, limit) };
 }

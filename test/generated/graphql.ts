@@ -14,6 +14,7 @@ export type CreateOrderInput = {
 
 export type NotificationKind =
   | 'GENERAL'
+  | 'MENTION'
   | 'MESSAGE'
   | 'NEW_ORDER'
   | 'ORDER_UPDATE'
@@ -42,10 +43,14 @@ export type Role =
   | 'PARTNER';
 
 export type SendMessageInput = {
+  /** Files sent with the message (GraphQL multipart request). */
+  attachments?: Array<unknown> | null | undefined;
   body: string;
   /** Idempotency key: a retry with the same key returns the first message and sends nothing new. */
   clientMessageId?: string | null | undefined;
   conversationId: string;
+  /** Participants to mention (not the sender); each gets a MENTION notification instead of the MESSAGE one. */
+  mentionUserIds?: Array<string> | null | undefined;
   replyToId?: string | null | undefined;
 };
 
