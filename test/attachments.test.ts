@@ -36,7 +36,7 @@ describe.each(BACKENDS)('attachments on %s', (backend) => {
     const variables = { input: { conversationId, body, attachments: files.map(() => null) } };
     form.append('operations', JSON.stringify({ query: print(SendRichMessageDocument), variables }));
     form.append('map', JSON.stringify(Object.fromEntries(files.map((_, i) => [String(i), [`variables.input.attachments.${i}`]]))));
-    files.forEach((file, i) => form.append(String(i), new Blob([file.bytes], { type: file.type ?? 'application/octet-stream' }), file.name));
+    files.forEach((file, i) => form.append(String(i), new Blob([new Uint8Array(file.bytes)], { type: file.type ?? 'application/octet-stream' }), file.name));
     const response = await fetch(t.url, { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: form });
     return { status: response.status, ...((await response.json()) as Omit<UploadResult, 'status'>) };
   }
