@@ -27,6 +27,8 @@ const MODES = [
   { mode: 'trusted documents', trusted: true },
 ];
 const EXAMPLE_DOCUMENTS = 'examples/web/src/gql/persisted-documents.json';
+/** A 1×1 PNG. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 describe.runIf(runs).each(MODES)('web example and GraphiQL in chromium, $mode', ({ trusted }) => {
   let t: TestServer;
@@ -156,6 +158,21 @@ describe.runIf(runs).each(MODES)('web example and GraphiQL in chromium, $mode', 
     await partner.locator('#messages li.theirs', { hasText: 'Please ring twice' }).waitFor();
     await partner.locator('#typing', { hasText: /^$/ }).waitFor();
     await screenshot(partner, 'chat-partner');
+
+    // A photo of the finished job: sent as a multipart request, shown on the other page through its signed URL.
+    await customer.locator('#chat-file').setInputFiles({ name: 'done.png', mimeType: 'image/png', buffer: PNG });
+    await customer.locator('#chat-input').fill('Done, see photo');
+    await customer.locator('#chat-form button[type="submit"]').click();
+    const photo = partner.locator('#messages li.theirs', { hasText: 'Done, see photo' }).locator('img.attachment');
+    await photo.waitFor();
+    await expect.poll(() => photo.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(1);
+    // The partner's page read it: the customer's page says so under that message.
+    await customer.locator('#messages li.mine', { hasText: 'Done, see photo' }).locator('#read-marker', { hasText: 'read' }).waitFor();
+
+    // The order moves on: a SYSTEM line in both pages.
+    await httpData(t.url, UpdateOrderStatusDocument, { orderId: demo.orderId, status: 'PICKED_UP' }, demo.partner.token);
+    await Promise.all([customer, partner].map((page) => page.locator('#messages li.system', { hasText: 'Order is now PICKED_UP' }).waitFor()));
+    await Promise.all([screenshot(customer, 'chat-customer-photo-read'), screenshot(partner, 'chat-partner-photo-system')]);
   });
 
   // GraphiQL sends text: it belongs to the open server only, so the trusted mode does not declare it.

@@ -9,7 +9,7 @@ import { errorCode, httpData, httpRequest } from './support/clients.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
 import { newPeople } from './support/world.js';
 
-const KINDS = ['ORDER_UPDATE', 'NEW_ORDER', 'MESSAGE', 'PAYMENT', 'SYSTEM', 'GENERAL'];
+const KINDS = ['ORDER_UPDATE', 'NEW_ORDER', 'MESSAGE', 'MENTION', 'PAYMENT', 'SYSTEM', 'GENERAL'];
 
 describe.each(BACKENDS)('notification preferences on %s', (backend) => {
   let t: TestServer;

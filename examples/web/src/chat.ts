@@ -1,16 +1,24 @@
 import type { Client } from '@urql/core';
 import { describeError, h, time } from './dom';
+import { readReceipts } from './read-marker';
 import { graphql } from './gql';
 import type { ChatMessageFragment } from './gql/graphql';
 
 graphql(`
   fragment ChatMessage on Message {
     id
+    kind
     body
     createdAt
     sender {
       id
       displayName
+    }
+    attachments {
+      id
+      fileName
+      contentType
+      url
     }
   }
 `);
@@ -95,8 +103,9 @@ export async function mountChat(root: HTMLElement, client: Client, orderId: stri
   const list = h('ol', { id: 'messages', class: 'messages', 'aria-live': 'polite' });
   const typingLine = h('p', { id: 'typing', class: 'typing', 'aria-live': 'polite' });
   const input = h('input', { id: 'chat-input', name: 'body', autocomplete: 'off', placeholder: 'Write a message', maxlength: '4000' });
+  const file = h('input', { id: 'chat-file', name: 'attachment', type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain' });
   const status = h('p', { class: 'status', id: 'chat-status' });
-  const form = h('form', { id: 'chat-form', class: 'chat-form', 'data-conversation-id': conversationId }, input, h('button', { type: 'submit' }, 'Send'));
+  const form = h('form', { id: 'chat-form', class: 'chat-form', 'data-conversation-id': conversationId }, input, file, h('button', { type: 'submit' }, 'Send'));
   root.replaceChildren(
     h('h2', {}, 'Order chat'),
     h('p', { class: 'muted', id: 'participants' }, conversation.participants.map((p) => `${p.displayName} (${p.role.toLowerCase()})`).join(', ')),
@@ -106,21 +115,25 @@ export async function mountChat(root: HTMLElement, client: Client, orderId: stri
     status,
   );
 
+  const receipts = readReceipts(list, client, conversationId, status);
   const shown = new Set<string>();
   const append = (message: ChatMessageFragment) => {
     if (shown.has(message.id)) return; // a reconnect replays from the same `since`; the send result races the event
     shown.add(message.id);
     const mine = message.sender.id === meId;
+    const side = message.kind === 'SYSTEM' ? 'system' : mine ? 'mine' : 'theirs';
     list.append(
       h(
         'li',
-        { class: mine ? 'mine' : 'theirs', 'data-id': message.id },
-        h('span', { class: 'sender' }, mine ? 'You' : message.sender.displayName),
-        h('span', { class: 'body' }, message.body),
+        { class: side, 'data-id': message.id },
+        message.kind === 'SYSTEM' ? null : h('span', { class: 'sender' }, mine ? 'You' : message.sender.displayName),
+        message.body ? h('span', { class: 'body' }, message.body) : null,
+        ...message.attachments.map(attachmentView),
         h('time', { datetime: message.createdAt }, time(message.createdAt)),
       ),
     );
     list.scrollTop = list.scrollHeight;
+    receipts.shown(message.id, !mine);
   };
   const latestFirst = conversation.messages.edges.map((edge) => edge.node);
   for (const message of [...latestFirst].reverse()) append(message);
@@ -181,20 +194,31 @@ export async function mountChat(root: HTMLElement, client: Client, orderId: stri
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const body = input.value.trim();
-    if (!body) return;
+    const files = [...(file.files ?? [])];
+    if (!body && files.length === 0) return;
     clearTimeout(idle);
     // Sending ends our typing on the server: the next keystroke starts a new signal.
     typingSentAt = 0;
-    const sent = await client.mutation(SendMessage, { input: { conversationId, body, clientMessageId: draftKey } });
+    // With a File in its variables, urql's fetchExchange sends the GraphQL multipart request.
+    const sent = await client.mutation(SendMessage, { input: { conversationId, body, clientMessageId: draftKey, attachments: files } });
     if (sent.error || !sent.data) {
       status.textContent = sent.error ? describeError(sent.error) : 'Not sent';
       return;
     }
     status.textContent = '';
     input.value = '';
+    file.value = '';
     draftKey = clientMessageId();
     append(sent.data.sendMessage);
   });
+}
+
+/** An image shows in the message; any other file is a link (the server sends it as a download). */
+function attachmentView(attachment: ChatMessageFragment['attachments'][number]): HTMLElement {
+  if (attachment.contentType.startsWith('image/')) {
+    return h('img', { class: 'attachment', src: attachment.url, alt: attachment.fileName, 'data-file-name': attachment.fileName });
+  }
+  return h('a', { class: 'attachment', href: attachment.url, download: attachment.fileName }, attachment.fileName);
 }
 
 function clientMessageId(): string {

@@ -19,13 +19,16 @@ type Documents = {
     "\n  subscription UnreadCount {\n    unreadCountChanged\n  }\n": typeof types.UnreadCountDocument,
     "\n  subscription NotificationAdded($since: ID) {\n    notificationAdded(since: $since) {\n      ...NotificationItem\n    }\n  }\n": typeof types.NotificationAddedDocument,
     "\n  mutation MarkAllRead {\n    markAllRead {\n      unreadCount\n    }\n  }\n": typeof types.MarkAllReadDocument,
-    "\n  fragment ChatMessage on Message {\n    id\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n  }\n": typeof types.ChatMessageFragmentDoc,
+    "\n  fragment ChatMessage on Message {\n    id\n    kind\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n    attachments {\n      id\n      fileName\n      contentType\n      url\n    }\n  }\n": typeof types.ChatMessageFragmentDoc,
     "\n  mutation OpenOrderChat($orderId: ID!) {\n    orderConversation(orderId: $orderId) {\n      id\n      participants {\n        id\n        displayName\n        role\n      }\n      messages(first: 30) {\n        edges {\n          node {\n            ...ChatMessage\n          }\n        }\n      }\n    }\n  }\n": typeof types.OpenOrderChatDocument,
     "\n  subscription ChatMessages($conversationId: ID!, $since: ID) {\n    messageAdded(conversationId: $conversationId, since: $since) {\n      ...ChatMessage\n    }\n  }\n": typeof types.ChatMessagesDocument,
     "\n  subscription ChatTyping($conversationId: ID!) {\n    typing(conversationId: $conversationId) {\n      typing\n      expiresAt\n      user {\n        id\n        displayName\n      }\n    }\n  }\n": typeof types.ChatTypingDocument,
     "\n  mutation SetTyping($conversationId: ID!, $typing: Boolean!) {\n    setTyping(conversationId: $conversationId, typing: $typing)\n  }\n": typeof types.SetTypingDocument,
     "\n  mutation SendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      ...ChatMessage\n    }\n  }\n": typeof types.SendMessageDocument,
     "\n  query Me {\n    me {\n      id\n      displayName\n      role\n      partner {\n        businessName\n      }\n    }\n  }\n": typeof types.MeDocument,
+    "\n  query ChatReadReceipts($id: ID!) {\n    conversation(id: $id) {\n      id\n      readReceipts {\n        lastReadMessageId\n        user {\n          id\n        }\n      }\n    }\n  }\n": typeof types.ChatReadReceiptsDocument,
+    "\n  subscription ChatReadReceiptChanged($conversationId: ID!) {\n    readReceiptChanged(conversationId: $conversationId) {\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n": typeof types.ChatReadReceiptChangedDocument,
+    "\n  mutation ChatMarkRead($conversationId: ID!, $messageId: ID!) {\n    markConversationRead(conversationId: $conversationId, messageId: $messageId) {\n      id\n    }\n  }\n": typeof types.ChatMarkReadDocument,
     "\n  fragment TrackedOrder on Order {\n    id\n    description\n    status\n    totalCents\n    updatedAt\n    partner {\n      id\n      businessName\n    }\n    lastLocation {\n      latitude\n      longitude\n      recordedAt\n    }\n    statusHistory {\n      status\n      changedAt\n      note\n    }\n  }\n": typeof types.TrackedOrderFragmentDoc,
     "\n  subscription TrackOrder($orderId: ID!) {\n    orderUpdated(orderId: $orderId) {\n      ...TrackedOrder\n    }\n  }\n": typeof types.TrackOrderDocument,
 };
@@ -35,13 +38,16 @@ const documents: Documents = {
     "\n  subscription UnreadCount {\n    unreadCountChanged\n  }\n": types.UnreadCountDocument,
     "\n  subscription NotificationAdded($since: ID) {\n    notificationAdded(since: $since) {\n      ...NotificationItem\n    }\n  }\n": types.NotificationAddedDocument,
     "\n  mutation MarkAllRead {\n    markAllRead {\n      unreadCount\n    }\n  }\n": types.MarkAllReadDocument,
-    "\n  fragment ChatMessage on Message {\n    id\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n  }\n": types.ChatMessageFragmentDoc,
+    "\n  fragment ChatMessage on Message {\n    id\n    kind\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n    attachments {\n      id\n      fileName\n      contentType\n      url\n    }\n  }\n": types.ChatMessageFragmentDoc,
     "\n  mutation OpenOrderChat($orderId: ID!) {\n    orderConversation(orderId: $orderId) {\n      id\n      participants {\n        id\n        displayName\n        role\n      }\n      messages(first: 30) {\n        edges {\n          node {\n            ...ChatMessage\n          }\n        }\n      }\n    }\n  }\n": types.OpenOrderChatDocument,
     "\n  subscription ChatMessages($conversationId: ID!, $since: ID) {\n    messageAdded(conversationId: $conversationId, since: $since) {\n      ...ChatMessage\n    }\n  }\n": types.ChatMessagesDocument,
     "\n  subscription ChatTyping($conversationId: ID!) {\n    typing(conversationId: $conversationId) {\n      typing\n      expiresAt\n      user {\n        id\n        displayName\n      }\n    }\n  }\n": types.ChatTypingDocument,
     "\n  mutation SetTyping($conversationId: ID!, $typing: Boolean!) {\n    setTyping(conversationId: $conversationId, typing: $typing)\n  }\n": types.SetTypingDocument,
     "\n  mutation SendMessage($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      ...ChatMessage\n    }\n  }\n": types.SendMessageDocument,
     "\n  query Me {\n    me {\n      id\n      displayName\n      role\n      partner {\n        businessName\n      }\n    }\n  }\n": types.MeDocument,
+    "\n  query ChatReadReceipts($id: ID!) {\n    conversation(id: $id) {\n      id\n      readReceipts {\n        lastReadMessageId\n        user {\n          id\n        }\n      }\n    }\n  }\n": types.ChatReadReceiptsDocument,
+    "\n  subscription ChatReadReceiptChanged($conversationId: ID!) {\n    readReceiptChanged(conversationId: $conversationId) {\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n": types.ChatReadReceiptChangedDocument,
+    "\n  mutation ChatMarkRead($conversationId: ID!, $messageId: ID!) {\n    markConversationRead(conversationId: $conversationId, messageId: $messageId) {\n      id\n    }\n  }\n": types.ChatMarkReadDocument,
     "\n  fragment TrackedOrder on Order {\n    id\n    description\n    status\n    totalCents\n    updatedAt\n    partner {\n      id\n      businessName\n    }\n    lastLocation {\n      latitude\n      longitude\n      recordedAt\n    }\n    statusHistory {\n      status\n      changedAt\n      note\n    }\n  }\n": types.TrackedOrderFragmentDoc,
     "\n  subscription TrackOrder($orderId: ID!) {\n    orderUpdated(orderId: $orderId) {\n      ...TrackedOrder\n    }\n  }\n": types.TrackOrderDocument,
 };
@@ -83,7 +89,7 @@ export function graphql(source: "\n  mutation MarkAllRead {\n    markAllRead {\n
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment ChatMessage on Message {\n    id\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n  }\n"): (typeof documents)["\n  fragment ChatMessage on Message {\n    id\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n  }\n"];
+export function graphql(source: "\n  fragment ChatMessage on Message {\n    id\n    kind\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n    attachments {\n      id\n      fileName\n      contentType\n      url\n    }\n  }\n"): (typeof documents)["\n  fragment ChatMessage on Message {\n    id\n    kind\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n    attachments {\n      id\n      fileName\n      contentType\n      url\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -108,6 +114,18 @@ export function graphql(source: "\n  mutation SendMessage($input: SendMessageInp
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Me {\n    me {\n      id\n      displayName\n      role\n      partner {\n        businessName\n      }\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      id\n      displayName\n      role\n      partner {\n        businessName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ChatReadReceipts($id: ID!) {\n    conversation(id: $id) {\n      id\n      readReceipts {\n        lastReadMessageId\n        user {\n          id\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ChatReadReceipts($id: ID!) {\n    conversation(id: $id) {\n      id\n      readReceipts {\n        lastReadMessageId\n        user {\n          id\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ChatReadReceiptChanged($conversationId: ID!) {\n    readReceiptChanged(conversationId: $conversationId) {\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription ChatReadReceiptChanged($conversationId: ID!) {\n    readReceiptChanged(conversationId: $conversationId) {\n      lastReadMessageId\n      user {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ChatMarkRead($conversationId: ID!, $messageId: ID!) {\n    markConversationRead(conversationId: $conversationId, messageId: $messageId) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation ChatMarkRead($conversationId: ID!, $messageId: ID!) {\n    markConversationRead(conversationId: $conversationId, messageId: $messageId) {\n      id\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
