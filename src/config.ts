@@ -48,6 +48,8 @@ export interface Config {
   presence: PresenceConfig;
   webhook: WebhookConfig;
   attachments: AttachmentConfig;
+  /** Least time between two results of one live query (LIVE_THROTTLE_MIN_MS); `@live(throttle:)` may ask for more. @default 250 */
+  liveThrottleMinMs: number;
   /** @default 'info' */
   logLevel: string;
   /** Graphiql page at GET /graphql. @default on unless production or TRUSTED_DOCUMENTS */
@@ -361,6 +363,7 @@ export function loadConfig(env: Env = process.env): Config {
     presence: presenceConfig(env),
     webhook: webhookConfig(env, production),
     attachments: attachmentConfig(env, production),
+    liveThrottleMinMs: integer(env, 'LIVE_THROTTLE_MIN_MS', 250, 0, 600_000),
     logLevel: text(env, 'LOG_LEVEL') ?? (environment === 'test' ? 'warn' : 'info'),
     graphiql: boolean(env, 'GRAPHIQL', !production && !trusted),
     introspection: boolean(env, 'INTROSPECTION', !production && !trusted),

@@ -81,6 +81,7 @@ const MATRIX: readonly Row[] = [
   ['messageAdded',                  "a message in the order's conversation",                            ['data',       'NOT_FOUND',  'data',       'NOT_FOUND',  'data',       'UNAUTHENTICATED']],
   ['messageAdded#direct',           'a message in the direct conversation',                             ['data',       'data',       'NOT_FOUND',  'NOT_FOUND',  'data',       'UNAUTHENTICATED']],
   ['typing',                        "someone else typing in the order's conversation",                  ['data',       'NOT_FOUND',  'data',       'NOT_FOUND',  'data',       'UNAUTHENTICATED']],
+  ['readReceiptChanged',            "someone else's read position in the order's conversation",         ['data',       'NOT_FOUND',  'data',       'NOT_FOUND',  'data',       'UNAUTHENTICATED']],
   ['presenceChanged',               "customer's presence, asked with everyone's",                       ['data',       'data',       'data',       'own',        'data',       'UNAUTHENTICATED']],
   ['activityAdded',                 'the next outbox event',                                            ['FORBIDDEN',  'FORBIDDEN',  'FORBIDDEN',  'FORBIDDEN',  'data',       'UNAUTHENTICATED']],
 ];
@@ -381,7 +382,7 @@ const PROBES: Record<string, Probe> = {
   },
 
   notificationPreferences: (role, ctx) =>
-    query(ctx, ctx.read, role, 'notificationPreferences', '{ notificationPreferences { kind inApp offline } }', {}, (list: unknown[]) => (list.length === 6 ? 'own' : unexpected('preferences', list))),
+    query(ctx, ctx.read, role, 'notificationPreferences', '{ notificationPreferences { kind inApp offline } }', {}, (list: unknown[]) => (list.length === 7 ? 'own' : unexpected('preferences', list))),
 
   activity: (role, ctx) =>
     query(ctx, ctx.read, role, 'activity', '{ activity(first: 5) { edges { node { id topic } } } }', {}, (page: { edges: unknown[] }) => (page.edges.length > 0 ? 'data' : 'empty')),
@@ -549,6 +550,20 @@ const PROBES: Record<string, Probe> = {
     const typist = role === 'customer' ? 'partner' : 'customer';
     await setTyping(typist);
     return live.first((event: { user: { id: string } }) => (event.user.id === world.people[typist].id ? 'data' : unexpected('typing of', event)));
+  },
+
+  readReceiptChanged: async (role, ctx) => {
+    const world = ctx.live;
+    const conversationId = world.orderConversationId;
+    const live = await subscribe(ctx, world, role, 'readReceiptChanged', 'subscription($c: ID!) { readReceiptChanged(conversationId: $c) { user { id } } }', {
+      c: conversationId,
+    });
+    if (role !== 'customer' && role !== 'partner' && role !== 'admin') return live.first(() => unexpected('a read receipt'));
+    await live.subscribed();
+    // Sending moves the sender's read position: someone else's, for the caller.
+    const reader = role === 'customer' ? 'partner' : 'customer';
+    await message(ctx.t, world.people[reader], conversationId, 'Read this');
+    return live.first((receipt: { user: { id: string } }) => (receipt.user.id === world.people[reader].id ? 'data' : unexpected('receipt of', receipt)));
   },
 
   presenceChanged: async (role, ctx) => {

@@ -20,6 +20,8 @@ export interface Presence {
   read(userIds: readonly string[]): Promise<Map<string, PresenceState>>;
   /** The users among `userIds` who are online now (the store alone: no database query). */
   onlineUsers(userIds: readonly string[]): Promise<Set<string>>;
+  /** How many users are online now, cluster-wide. */
+  countOnline(): Promise<number>;
   start(): Promise<void>;
   /** Takes this process's users offline (unless other processes hold them) and stops the heartbeat. */
   stop(): Promise<void>;
@@ -59,13 +61,8 @@ export function createPresence({ config, db, pubsub, log }: PresenceOptions): Pr
     if (!online) {
       await saveLastSeen(db, userId, at).catch((error: unknown) => log.warn({ err: error, userId }, 'presence: lastSeenAt not saved'));
     }
-    await pubsub.publish('presence.changed', userId, {
-      id: String(version),
-      userId,
-      online,
-      version,
-      lastSeenAt: online ? null : at.toISOString(),
-    });
+    const change = { id: String(version), userId, online, version, lastSeenAt: online ? null : at.toISOString() };
+    await Promise.all([pubsub.publish('presence.changed', userId, change), pubsub.publish('presence.all', 'all', change)]);
   }
 
   /** Store calls of one user run one after another, so its first-in and last-out never swap. */
@@ -129,6 +126,7 @@ export function createPresence({ config, db, pubsub, log }: PresenceOptions): Pr
       }
       return states;
     },
+    countOnline: () => store.countOnline(),
     async onlineUsers(userIds) {
       const states = await store.read(userIds);
       return new Set([...states].filter(([, state]) => state.online).map(([userId]) => userId));

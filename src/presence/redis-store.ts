@@ -158,6 +158,8 @@ export function redisStore({ url, prefix, ttlMs, onUnregistered }: RedisStoreOpt
       const at = new Date();
       return single(userId, false, await run(RELEASE, [held(proc), count, version, seen, procs], [proc, userId, at.getTime()]), at);
     },
+    // The count hash holds users with at least one holder (RELEASE and REAP delete the others).
+    countOnline: () => redis.hlen(count),
     async read(userIds) {
       if (userIds.length === 0) return new Map();
       const results = await redis.multi().hmget(count, ...userIds).hmget(version, ...userIds).hmget(seen, ...userIds).exec();

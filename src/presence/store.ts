@@ -25,6 +25,8 @@ export interface PresenceStore {
   /** This process no longer holds the user. A transition when the user went offline cluster-wide. */
   release(userId: string): Promise<Transition | null>;
   read(userIds: readonly string[]): Promise<Map<string, PresenceState>>;
+  /** Users held by at least one process. */
+  countOnline(): Promise<number>;
   /**
    * Periodic upkeep with the users this process holds: renews its heartbeat,
    * repairs its own entries when asked (`resync`) or when the store lost them,
@@ -67,6 +69,11 @@ export function inProcessStore(): PresenceStore {
       return { userId, online: true, version: found.version, at: new Date() };
     },
     release: async (userId) => release(userId),
+    async countOnline() {
+      let online = 0;
+      for (const found of users.values()) if (found.holders > 0) online += 1;
+      return online;
+    },
     async read(userIds) {
       return new Map(
         userIds.map((userId) => {

@@ -114,6 +114,8 @@ export type PartnerOutboxEvent =
 /** Channel name → [key, event]; publish and subscribe cannot disagree. */
 export interface Topics {
   'presence.changed': [userId: string, event: PresenceChanged];
+  /** Every presence change, for figures over everyone (live dashboards' onlineUsers). */
+  'presence.all': [all: 'all', event: PresenceChanged];
   /** Every outbox event on one channel, for the admin activity feed; subscribers filter by topic. */
   activity: [all: 'all', event: OutboxEvent<unknown>];
   'notification.created': [userId: string, event: OutboxEvent<NotificationCreated>];
@@ -132,8 +134,8 @@ export interface Topics {
 
 export type TopicName = keyof Topics;
 /** Topics published as they happen, never stored; every other topic is routed from outbox rows. */
-export type EphemeralTopicName = 'presence.changed' | 'chat.typing';
-export const EPHEMERAL_TOPICS: ReadonlySet<TopicName> = new Set<EphemeralTopicName>(['presence.changed', 'chat.typing']);
+export type EphemeralTopicName = 'presence.changed' | 'presence.all' | 'chat.typing';
+export const EPHEMERAL_TOPICS: ReadonlySet<TopicName> = new Set<EphemeralTopicName>(['presence.changed', 'presence.all', 'chat.typing']);
 export type TopicKey<T extends TopicName> = Topics[T][0];
 export type TopicEvent<T extends TopicName> = Topics[T][1];
 

@@ -1,5 +1,6 @@
-import { lexicographicSortSchema } from 'graphql';
+import { GraphQLSchema, lexicographicSortSchema, specifiedDirectives } from 'graphql';
 import { builder } from './builder.js';
+import { liveDirective } from './live-directive.js';
 import './scalars.js';
 import './users.js';
 import './partners.js';
@@ -9,6 +10,7 @@ import './chat.js';
 import './preferences.js';
 import './activity.js';
 import './presence.js';
+import './dashboards.js';
 import '../resolvers/users.js';
 import '../resolvers/notifications.js';
 import '../resolvers/orders.js';
@@ -17,5 +19,8 @@ import '../resolvers/read-receipts.js';
 import '../resolvers/preferences.js';
 import '../resolvers/activity.js';
 import '../resolvers/presence.js';
+import '../resolvers/dashboards.js';
 
-export const schema = lexicographicSortSchema(builder.toSchema());
+// @live is read by the live-query engine (src/live/), not by a field: Pothos declares no operation directives.
+const built = builder.toSchema();
+export const schema = lexicographicSortSchema(new GraphQLSchema({ ...built.toConfig(), directives: [...specifiedDirectives, liveDirective] }));

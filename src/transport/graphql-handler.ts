@@ -8,6 +8,8 @@ import { useDropScopeCacheOfStartedSubscriptions } from '../auth/subscription-sc
 import type { Config } from '../config.js';
 import type { Context, Services } from '../context.js';
 import { useErrorMasking, type MaskError } from '../delivery/error-masking.js';
+import { LiveGroups } from '../live/live-groups.js';
+import { useLiveQueries } from '../live/plugin.js';
 import { FanoutGroups } from '../delivery/fanout-groups.js';
 import { useSharedExecution } from '../delivery/shared-execution.js';
 import { unauthenticated } from '../errors.js';
@@ -121,6 +123,20 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
         groups: fanoutGroups,
         maskError,
         observe: observeSubscriptions(metrics),
+      }),
+      useLiveQueries({
+        groups: new LiveGroups({
+          pubsub: services.pubsub,
+          onExecution: (fields) => metrics.liveExecutions.inc({ fields }),
+          onResult: () => metrics.liveResults.inc(),
+          onCount: (members, groups) => {
+            metrics.liveQueries.set({ kind: 'held' }, members);
+            metrics.liveQueries.set({ kind: 'groups' }, groups);
+          },
+        }),
+        minThrottleMs: config.liveThrottleMinMs,
+        viewerKey: (context) => viewerKeyOf(context as Context),
+        maskError,
       }),
       useOperationMetrics(metrics),
       useWakeRelayAfterMutations(relay),
