@@ -52,6 +52,8 @@ const MATRIX: readonly Row[] = [
   ['conversations',                 "the order's conversation",                                         ['data',       'own',        'data',       'empty',      'data',       'UNAUTHENTICATED']],
   ['presence',                      "customer's presence, asked with everyone's",                       ['data',       'data',       'data',       'own',        'data',       'UNAUTHENTICATED']],
   ['notificationPreferences',       "the caller's preferences",                                         ['own',        'own',        'own',        'own',        'own',        'UNAUTHENTICATED']],
+  ['adminDashboard',                'the marketplace figures',                                          ['FORBIDDEN',  'FORBIDDEN',  'FORBIDDEN',  'FORBIDDEN',  'data',       'UNAUTHENTICATED']],
+  ['partnerDashboard',              "the caller's partner's figures (partner's include the order)",      ['FORBIDDEN',  'FORBIDDEN',  'data',       'own',        'FORBIDDEN',  'UNAUTHENTICATED']],
   ['activity',                      'the outbox',                                                       ['FORBIDDEN',  'FORBIDDEN',  'FORBIDDEN',  'FORBIDDEN',  'data',       'UNAUTHENTICATED']],
 
   // markRead marks "only the caller's own" (schema): someone else's notification does not exist for them, an admin included.
@@ -384,6 +386,15 @@ const PROBES: Record<string, Probe> = {
   notificationPreferences: (role, ctx) =>
     query(ctx, ctx.read, role, 'notificationPreferences', '{ notificationPreferences { kind inApp offline } }', {}, (list: unknown[]) => (list.length === 7 ? 'own' : unexpected('preferences', list))),
 
+  adminDashboard: (role, ctx) =>
+    query(ctx, ctx.read, role, 'adminDashboard', '{ adminDashboard { ordersToday ordersByStatus { status count } } }', {}, (board: { ordersByStatus: unknown[] }) =>
+      board.ordersByStatus.length === 8 ? 'data' : unexpected('statuses', board),
+    ),
+  // The read world's order is assigned to partner and active; the other partner has none.
+  partnerDashboard: (role, ctx) =>
+    query(ctx, ctx.read, role, 'partnerDashboard', '{ partnerDashboard { activeOrders } }', {}, (board: { activeOrders: number }) =>
+      board.activeOrders > 0 ? 'data' : 'own',
+    ),
   activity: (role, ctx) =>
     query(ctx, ctx.read, role, 'activity', '{ activity(first: 5) { edges { node { id topic } } } }', {}, (page: { edges: unknown[] }) => (page.edges.length > 0 ? 'data' : 'empty')),
 
