@@ -97,7 +97,7 @@ describe.each(BACKENDS)('live queries from Apollo Client and urql on %s', (backe
           // Live queries go to the socket like subscriptions; every other query and mutation over HTTP.
           isSubscriptionOperation: (operation) => {
             const definition = getOperationAST(operation.query);
-            return operation.kind === 'subscription' || (definition !== null && isLiveQueryOperationDefinitionNode(definition, operation.variables as Record<string, unknown>));
+            return operation.kind === 'subscription' || (definition != null && isLiveQueryOperationDefinitionNode(definition, operation.variables as Record<string, unknown>));
           },
           forwardSubscription: (request) => ({ subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }) }),
         }),
