@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exampleUrl, seed, type SeedResult } from '../src/cli/demo-data.js';
-import { SendMessageDocument, SendNotificationDocument, UpdateOrderLocationDocument, UpdateOrderStatusDocument } from './generated/graphql.js';
+import { CreateOrderDocument, SendMessageDocument, SendNotificationDocument, UpdateOrderLocationDocument, UpdateOrderStatusDocument } from './generated/graphql.js';
 import { ARTIFACTS_DIR, buildExample, chromiumInstalled, CHROMIUM_PATH, launchChromium, routeOffline, serveStatic } from './support/browser.js';
 import { httpData } from './support/clients.js';
 import { startServerProcess, startTestServer, TEST_JWT_SECRET, type ServerProcess, type TestServer } from './support/server.js';
@@ -173,6 +173,17 @@ describe.runIf(runs).each(MODES)('web example and GraphiQL in chromium, $mode', 
     await httpData(t.url, UpdateOrderStatusDocument, { orderId: demo.orderId, status: 'PICKED_UP' }, demo.partner.token);
     await Promise.all([customer, partner].map((page) => page.locator('#messages li.system', { hasText: 'Order is now PICKED_UP' }).waitFor()));
     await Promise.all([screenshot(customer, 'chat-customer-photo-read'), screenshot(partner, 'chat-partner-photo-system')]);
+  });
+
+  it("keeps the admin's live board current: a new order shows without a reload", async () => {
+    const page = await openExample(demo.admin.token);
+    const figure = (id: string) => page.locator(`#${id} .value`);
+    await figure('board-orders-today').waitFor();
+    const today = Number(await figure('board-orders-today').textContent());
+    await httpData(t.url, CreateOrderDocument, { input: { description: 'From the board test', totalCents: 1500 } }, demo.customer.token);
+    await page.locator('#board-orders-today .value', { hasText: new RegExp(`^${today + 1}$`) }).waitFor();
+    expect(Number(await page.locator('#board-statuses li[data-status="PENDING"]').textContent().then((text) => /\d+$/.exec(text ?? '')?.[0]))).toBeGreaterThan(0);
+    await screenshot(page, 'admin-live-board');
   });
 
   // GraphiQL sends text: it belongs to the open server only, so the trusted mode does not declare it.

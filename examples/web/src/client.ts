@@ -1,6 +1,6 @@
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
 import { persistedExchange } from '@urql/exchange-persisted';
-import type { DocumentNode } from 'graphql';
+import { getOperationAST, type DocumentNode } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { webSocketUrl, type Settings } from './settings';
 
@@ -75,6 +75,8 @@ export function createApi(settings: Settings & { token: string }, onState: (stat
         : []),
       fetchExchange,
       subscriptionExchange({
+        // Live queries (`query … @live`) stream like subscriptions: over the socket too.
+        isSubscriptionOperation: (operation) => operation.kind === 'subscription' || isLiveQuery(operation.query),
         forwardSubscription(request) {
           const payload = { ...request, query: request.query ?? '' };
           return {
@@ -87,4 +89,9 @@ export function createApi(settings: Settings & { token: string }, onState: (stat
     ],
   });
   return { urql, ws };
+}
+
+function isLiveQuery(document: DocumentNode): boolean {
+  const operation = getOperationAST(document);
+  return operation?.operation === 'query' && (operation.directives ?? []).some((directive) => directive.name.value === 'live');
 }

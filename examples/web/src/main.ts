@@ -1,5 +1,6 @@
 import './style.css';
 import { mountBell } from './bell';
+import { mountBoard } from './board';
 import { mountChat } from './chat';
 import { createApi, type ConnectionState } from './client';
 import { byId, describeError } from './dom';
@@ -60,6 +61,7 @@ async function start(): Promise<void> {
   who.dataset['userId'] = viewer.id;
 
   const mounting: Promise<void>[] = [mountBell(byId('bell'), api.urql)];
+  if (viewer.role === 'ADMIN') mountBoard(byId('board'), api.urql);
   if (settings.orderId) {
     mountTracker(byId('tracker'), api.urql, settings.orderId);
     mounting.push(mountChat(byId('chat'), api.urql, settings.orderId, viewer.id));

@@ -19,6 +19,7 @@ type Documents = {
     "\n  subscription UnreadCount {\n    unreadCountChanged\n  }\n": typeof types.UnreadCountDocument,
     "\n  subscription NotificationAdded($since: ID) {\n    notificationAdded(since: $since) {\n      ...NotificationItem\n    }\n  }\n": typeof types.NotificationAddedDocument,
     "\n  mutation MarkAllRead {\n    markAllRead {\n      unreadCount\n    }\n  }\n": typeof types.MarkAllReadDocument,
+    "\n  query LiveAdminBoard @live {\n    adminDashboard {\n      ordersByStatus {\n        status\n        count\n      }\n      ordersToday\n      revenueTodayCents\n      activePartners\n      onlineUsers\n    }\n  }\n": typeof types.LiveAdminBoardDocument,
     "\n  fragment ChatMessage on Message {\n    id\n    kind\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n    attachments {\n      id\n      fileName\n      contentType\n      url\n    }\n  }\n": typeof types.ChatMessageFragmentDoc,
     "\n  mutation OpenOrderChat($orderId: ID!) {\n    orderConversation(orderId: $orderId) {\n      id\n      participants {\n        id\n        displayName\n        role\n      }\n      messages(first: 30) {\n        edges {\n          node {\n            ...ChatMessage\n          }\n        }\n      }\n    }\n  }\n": typeof types.OpenOrderChatDocument,
     "\n  subscription ChatMessages($conversationId: ID!, $since: ID) {\n    messageAdded(conversationId: $conversationId, since: $since) {\n      ...ChatMessage\n    }\n  }\n": typeof types.ChatMessagesDocument,
@@ -38,6 +39,7 @@ const documents: Documents = {
     "\n  subscription UnreadCount {\n    unreadCountChanged\n  }\n": types.UnreadCountDocument,
     "\n  subscription NotificationAdded($since: ID) {\n    notificationAdded(since: $since) {\n      ...NotificationItem\n    }\n  }\n": types.NotificationAddedDocument,
     "\n  mutation MarkAllRead {\n    markAllRead {\n      unreadCount\n    }\n  }\n": types.MarkAllReadDocument,
+    "\n  query LiveAdminBoard @live {\n    adminDashboard {\n      ordersByStatus {\n        status\n        count\n      }\n      ordersToday\n      revenueTodayCents\n      activePartners\n      onlineUsers\n    }\n  }\n": types.LiveAdminBoardDocument,
     "\n  fragment ChatMessage on Message {\n    id\n    kind\n    body\n    createdAt\n    sender {\n      id\n      displayName\n    }\n    attachments {\n      id\n      fileName\n      contentType\n      url\n    }\n  }\n": types.ChatMessageFragmentDoc,
     "\n  mutation OpenOrderChat($orderId: ID!) {\n    orderConversation(orderId: $orderId) {\n      id\n      participants {\n        id\n        displayName\n        role\n      }\n      messages(first: 30) {\n        edges {\n          node {\n            ...ChatMessage\n          }\n        }\n      }\n    }\n  }\n": types.OpenOrderChatDocument,
     "\n  subscription ChatMessages($conversationId: ID!, $since: ID) {\n    messageAdded(conversationId: $conversationId, since: $since) {\n      ...ChatMessage\n    }\n  }\n": types.ChatMessagesDocument,
@@ -86,6 +88,10 @@ export function graphql(source: "\n  subscription NotificationAdded($since: ID) 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation MarkAllRead {\n    markAllRead {\n      unreadCount\n    }\n  }\n"): (typeof documents)["\n  mutation MarkAllRead {\n    markAllRead {\n      unreadCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LiveAdminBoard @live {\n    adminDashboard {\n      ordersByStatus {\n        status\n        count\n      }\n      ordersToday\n      revenueTodayCents\n      activePartners\n      onlineUsers\n    }\n  }\n"): (typeof documents)["\n  query LiveAdminBoard @live {\n    adminDashboard {\n      ordersByStatus {\n        status\n        count\n      }\n      ordersToday\n      revenueTodayCents\n      activePartners\n      onlineUsers\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
