@@ -14,7 +14,7 @@ import {
 } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
 import { sample, scrape } from './support/metrics.js';
-import { BACKENDS, startTestServer, type TestServer } from './support/server.js';
+import { BACKENDS, startServerProcess, startTestServer, type TestServer } from './support/server.js';
 import { createAssignedOrder, newPeople, type Person } from './support/world.js';
 
 /** Live queries and dashboards: contract part "live". */
@@ -187,4 +187,49 @@ describe.each(BACKENDS)('live queries on %s', (backend) => {
       await limited.stop();
     }
   });
+});
+
+/** Cluster-wide invalidation: two processes on one PostgreSQL and one Redis (the embedded backend is one process by nature). */
+describe('live queries across a cluster', () => {
+  let t: TestServer;
+  let admin: Person;
+  const people = newPeople(() => t, 'livec');
+
+  async function newOrder(customer: Person): Promise<string> {
+    const [row] = await t.sql<{ id: string }>(`insert into orders (customer_id, description, total_cents) values ($1, 'Live', 1000) returning id::text`, [customer.id]);
+    return row!.id;
+  }
+
+  beforeAll(async () => {
+    t = await startTestServer('postgres+redis');
+    admin = await people.admin();
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  // A change made through one process reaches the live queries held on the other.
+  it('re-executes live queries on every process of the cluster', async () => {
+    const other = await startServerProcess(t.env);
+    const customer = await people.customer();
+    const partner = await people.partner({ partnerId: 'live-cluster' });
+    const socket = wsConnect(other.url, { authorization: `Bearer ${admin.token}` });
+    try {
+      const orderId = await createAssignedOrder(t, customer, partner, admin);
+      const order = socket.subscribe(LiveOrderDocument, { id: orderId });
+      const board = socket.subscribe(LiveAdminOrdersDocument);
+      expect((await order.next()).order?.status).toBe('PENDING');
+      const start = (await board.next()).adminDashboard.ordersToday;
+      // Through the first process: a mutation, and an order created by plain SQL.
+      await httpData(t.url, UpdateOrderStatusDocument, { orderId, status: 'CONFIRMED' }, partner.token);
+      expect((await order.next()).order?.status).toBe('CONFIRMED');
+      await newOrder(customer);
+      await board.takeUntil((b) => b.adminDashboard.ordersToday === start + 1);
+    } finally {
+      await socket.dispose();
+      await other.kill();
+    }
+  });
+
 });
