@@ -9,10 +9,12 @@ import {
   LiveOrderDocument,
   LivePartnerBoardDocument,
   LiveUnreadDocument,
+  PresenceDocument,
   UpdateOrderStatusDocument,
   type LiveAdminOrdersQuery,
 } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, sseConnect, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
+import { eventually } from './support/deferred.js';
 import { sample, scrape } from './support/metrics.js';
 import { BACKENDS, startServerProcess, startTestServer, type TestServer } from './support/server.js';
 import { createAssignedOrder, newPeople, type Person } from './support/world.js';
@@ -167,11 +169,14 @@ describe.each(BACKENDS)('live queries on %s', (backend) => {
     try {
       const live: Subscription<{ order: { status: string } | null }> = client.subscribe(LiveOrderDocument, { id: orderId });
       expect((await live.next()).order?.status).toBe('PENDING');
+      // An open SSE stream keeps its user online, as an SSE subscription does.
+      expect((await httpData(t.url, PresenceDocument, { userIds: [customer.id] }, admin.token)).presence[0]?.online).toBe(true);
       await t.sql(`update orders set status = 'CANCELLED' where id = $1`, [orderId]);
       expect((await live.next()).order?.status).toBe('CANCELLED');
     } finally {
       client.dispose();
     }
+    await eventually(async () => ((await httpData(t.url, PresenceDocument, { userIds: [customer.id] }, admin.token)).presence[0]?.online === false ? true : undefined), 'the SSE stream to end');
   });
 
   it("counts as one of the connection's operations", async () => {

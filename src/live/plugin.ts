@@ -1,6 +1,6 @@
-import { Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isAsyncIterable } from '../basics/async-iteration.js';
+import { isAsyncIterable, withEnd } from '../basics/async-iteration.js';
 import { overHttp, type Context } from '../context.js';
 import { maskedResult, type MaskError } from '../delivery/error-masking.js';
 import { liveOperation } from '../schema/live-directive.js';
@@ -14,6 +14,12 @@ export interface LiveQueryOptions {
   /** Who asks, for operations whose result depends on the viewer. */
   viewerKey: (context: unknown) => string;
   maskError: MaskError;
+  /**
+   * An SSE live query is an open stream like an SSE subscription: it takes a
+   * connection slot and keeps its user online while it runs (stream-slots.ts,
+   * presence/sse.ts). The end function, or the refusal.
+   */
+  openStream: (userId: string) => Promise<(() => void) | GraphQLError>;
 }
 
 /**
@@ -41,16 +47,23 @@ export function useLiveQueries(options: LiveQueryOptions): Plugin {
         if (isAsyncIterable(result)) throw new Error('a live query cannot use @defer or @stream');
         return maskedResult(result, options.maskError);
       };
-      setExecuteFn((executeArgs) =>
-        options.groups.join({
+      setExecuteFn(async (executeArgs) => {
+        let ended: (() => void) | null = null;
+        if (viewer && overHttp(executeArgs.contextValue)) {
+          const opened = await options.openStream(viewer.id);
+          if (opened instanceof GraphQLError) return { errors: [opened] };
+          ended = opened;
+        }
+        const stream = await options.groups.join({
           key: [documentId(executeArgs.document), executeArgs.operationName ?? '', JSON.stringify(executeArgs.variableValues ?? {}), viewerPartOf(live.operation, viewer, () => options.viewerKey(executeArgs.contextValue))].join('\u0000'),
           args: executeArgs,
           execute,
           channels: dependencies(live.operation, executeArgs.variableValues, viewer),
           throttleMs: live.throttleMs,
           fields: rootFields(live.operation),
-        }),
-      );
+        });
+        return ended ? withEnd(stream, ended) : stream;
+      });
     },
   };
 }

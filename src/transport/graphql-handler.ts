@@ -19,7 +19,7 @@ import type { ConnectionSlots } from '../limits/connection-slots.js';
 import { useOperationLimits } from '../limits/operation-limits.js';
 import { fetchApiWithUploadLimits, multipartBodyLimit, useUploadLimits } from '../limits/multipart.js';
 import { useRequestBodyLimit, type BodyLimitContext } from '../limits/request-body.js';
-import { useStreamSlots } from '../limits/stream-slots.js';
+import { tooManyConnections, useStreamSlots } from '../limits/stream-slots.js';
 import type { Logger } from '../observability/log.js';
 import { useErrorLog } from '../observability/log-plugin.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -137,6 +137,15 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
         minThrottleMs: config.liveThrottleMinMs,
         viewerKey: (context) => viewerKeyOf(context as Context),
         maskError,
+        openStream: async (userId) => {
+          const release = await connectionSlots.take(userId);
+          if (!release) return tooManyConnections(config.limits.connectionsPerUser);
+          const offline = presence.hold(userId);
+          return () => {
+            release();
+            offline();
+          };
+        },
       }),
       useOperationMetrics(metrics),
       useWakeRelayAfterMutations(relay),
