@@ -170,7 +170,8 @@ describe.each(BACKENDS)('live queries on %s', (backend) => {
       const live: Subscription<{ order: { status: string } | null }> = client.subscribe(LiveOrderDocument, { id: orderId });
       expect((await live.next()).order?.status).toBe('PENDING');
       // An open SSE stream keeps its user online, as an SSE subscription does.
-      expect((await httpData(t.url, PresenceDocument, { userIds: [customer.id] }, admin.token)).presence[0]?.online).toBe(true);
+      const online = async (wanted: boolean) => ((await httpData(t.url, PresenceDocument, { userIds: [customer.id] }, admin.token)).presence[0]?.online === wanted ? true : undefined);
+      await eventually(() => online(true), 'the SSE stream to count as online');
       await t.sql(`update orders set status = 'CANCELLED' where id = $1`, [orderId]);
       expect((await live.next()).order?.status).toBe('CANCELLED');
     } finally {
