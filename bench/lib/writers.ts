@@ -194,7 +194,16 @@ export async function runWriters(options: WritersOptions): Promise<WritersStep[]
     for (const table of tables) {
       if ((await control.query(`select 1 from ${table} limit 1`)).rowCount === 0) empty.push(table);
     }
-    const truncate = `truncate ${empty.join(', ')} restart identity`;
+    // A table that a kept row references stays as it is (partners: users keeps the built-in system user).
+    const referenced = await control.query<{ name: string }>(
+      `select distinct format('%I.%I', n.nspname, t.relname) as name
+       from pg_constraint c join pg_class t on t.oid = c.confrelid join pg_namespace n on n.oid = t.relnamespace
+       join pg_class r on r.oid = c.conrelid
+       where c.contype = 'f' and not (format('%I.%I', n.nspname, r.relname) = any ($1::text[]))`,
+      [empty],
+    );
+    const kept = new Set(referenced.rows.map((row) => row.name));
+    const truncate = `truncate ${empty.filter((table) => !kept.has(table)).join(', ')} restart identity`;
     const ctl = control;
 
     const steps: WritersStep[] = [];
