@@ -10,7 +10,7 @@ import {
   SetNotificationPreferenceDocument,
 } from './generated/graphql.js';
 import { errorCode, httpData, httpRequest, wsConnect, type WsConnection } from './support/clients.js';
-import { BACKENDS, startTestServer, type TestServer } from './support/server.js';
+import { BACKENDS, startServerProcess, startTestServer, type TestServer } from './support/server.js';
 import { createAssignedOrder, newPeople, openDirect, type Person } from './support/world.js';
 
 /** Mentions and read receipts: contract part "chat". */
@@ -189,3 +189,44 @@ describe.each(BACKENDS)('mentions and read receipts on %s', (backend) => {
     });
   });
 });
+
+/** Read receipts are outbox events and rows: they reach the other process of a cluster and outlive a process (PostgreSQL + Redis; the embedded backend is one process by nature). */
+describe('read receipts across a cluster', () => {
+  let t: TestServer;
+  const people = newPeople(() => t, 'mnrc');
+
+  beforeAll(async () => {
+    t = await startTestServer('postgres+redis');
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('reach a subscriber on another process, and a new process still lists them', async () => {
+    const ann = await people.customer();
+    const bob = await people.customer();
+    const conversationId = await openDirect(t, ann, bob);
+    const first = (await httpData(t.url, SendRichMessageDocument, { input: { conversationId, body: 'Across' } }, ann.token)).sendMessage.id;
+    const other = await startServerProcess(t.env);
+    const socket = wsConnect(other.url, { authorization: `Bearer ${ann.token}` });
+    try {
+      const live = socket.subscribe(ReadReceiptChangedDocument, { conversationId });
+      // Live once a later subscription on the same socket has answered.
+      await socket.subscribe(UnreadCountChangedDocument).next();
+      await httpData(t.url, MarkConversationReadDocument, { conversationId, messageId: first }, bob.token);
+      expect((await live.next()).readReceiptChanged).toMatchObject({ user: { id: bob.id }, lastReadMessageId: first });
+    } finally {
+      await socket.dispose();
+      await other.kill();
+    }
+    const restarted = await startServerProcess(t.env);
+    try {
+      const listed = (await httpData(restarted.url, ConversationExtrasDocument, { id: conversationId }, ann.token)).conversation!.readReceipts;
+      expect(listed).toEqual([expect.objectContaining({ lastReadMessageId: first, user: { id: bob.id } })]);
+    } finally {
+      await restarted.kill();
+    }
+  });
+});
+
