@@ -13,7 +13,12 @@ import { badInput } from '../errors.js';
  * bytes arrive, and the whole body is counted on its way in.
  */
 export function isMultipart(request: IncomingMessage): boolean {
-  return request.method === 'POST' && /^multipart\/form-data\s*(;|$)/i.test(request.headers['content-type'] ?? '');
+  return request.method === 'POST' && isMultipartType(request.headers['content-type']);
+}
+
+/** A Content-Type of the GraphQL multipart request spec. */
+export function isMultipartType(contentType: string | null | undefined): boolean {
+  return /^multipart\/form-data\s*(;|$)/i.test(contentType ?? '');
 }
 
 /** A multipart body may be as large as its files allow, plus MAX_BODY_BYTES for the operations and the map. */
@@ -58,7 +63,7 @@ export function fetchApiWithUploadLimits(attachments: AttachmentConfig, maxBodyB
 export function useUploadLimits(attachments: AttachmentConfig): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser }) {
-      if (!requestParser || !/^multipart\/form-data/i.test(request.headers.get('content-type') ?? '')) return;
+      if (!requestParser || !isMultipartType(request.headers.get('content-type'))) return;
       setRequestParser(async (parsed) => {
         try {
           return await requestParser(parsed);

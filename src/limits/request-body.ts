@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { isMultipartType } from './multipart.js';
 
 /** What reading a request's body gave. */
 export type BodyRead =
@@ -64,15 +65,16 @@ export interface BodyLimitContext {
 const CONTENT_LENGTH = /^\d+$/;
 
 /**
- * Yoga's answers for a body past MAX_BODY_BYTES (a multipart one: past its own limit, limits/multipart.ts) (413) and an invalid
- * Content-Length (400), at the point where Yoga's own check runs (after
- * every other plugin's request parsing): so it must come after the other
+ * Yoga's answers for a body past MAX_BODY_BYTES, or a multipart one past its
+ * own limit (limits/multipart.ts), (413) and an invalid Content-Length
+ * (400), at the point where Yoga's own check runs (after every other
+ * plugin's request parsing): so it must come after the other
  * plugins with an onRequestParse hook (CSRF).
  */
 export function useRequestBodyLimit(maxBodyBytes: number, multipartMaxBytes: number): Plugin<Record<string, unknown>, BodyLimitContext> {
   return {
     onRequestParse({ request, requestParser, serverContext }) {
-      const limit = /^multipart\/form-data/i.test(request.headers.get('content-type') ?? '') ? multipartMaxBytes : maxBodyBytes;
+      const limit = isMultipartType(request.headers.get('content-type')) ? multipartMaxBytes : maxBodyBytes;
       const declared = request.headers.get('content-length');
       if (declared !== null) {
         if (!CONTENT_LENGTH.test(declared)) {

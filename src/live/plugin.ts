@@ -29,15 +29,20 @@ export interface LiveQueryOptions {
  * query answers once like any other.
  */
 export function useLiveQueries(options: LiveQueryOptions): Plugin {
-  const documents = new WeakMap<DocumentNode, number>();
+  // Per parsed document (Yoga's parse cache hands the same object for the same text): a short id for
+  // sharing keys, and whether any of its queries carries @live, so every other operation (each
+  // mutation, each plain query) costs one map lookup here.
+  const documents = new WeakMap<DocumentNode, { id: number; mentionsLive: boolean }>();
   let documentCount = 0;
-  const documentId = (document: DocumentNode) => {
-    let id = documents.get(document);
-    if (id === undefined) documents.set(document, (id = ++documentCount));
-    return id;
+  const documentInfo = (document: DocumentNode) => {
+    let info = documents.get(document);
+    if (!info) documents.set(document, (info = { id: ++documentCount, mentionsLive: mentionsLive(document) }));
+    return info;
   };
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
+      const document = documentInfo(args.document);
+      if (!document.mentionsLive) return;
       const live = liveOperation(args.document, args.operationName, args.variableValues, options.minThrottleMs);
       if (!live || !streamsResults(args.contextValue)) return;
       const viewer = (args.contextValue as unknown as Context).viewer;
@@ -55,7 +60,7 @@ export function useLiveQueries(options: LiveQueryOptions): Plugin {
           ended = opened;
         }
         const stream = await options.groups.join({
-          key: [documentId(executeArgs.document), executeArgs.operationName ?? '', JSON.stringify(executeArgs.variableValues ?? {}), viewerPartOf(live.operation, viewer, () => options.viewerKey(executeArgs.contextValue))].join('\u0000'),
+          key: [document.id, executeArgs.operationName ?? '', JSON.stringify(executeArgs.variableValues ?? {}), viewerPartOf(live.operation, viewer, () => options.viewerKey(executeArgs.contextValue))].join('\u0000'),
           args: executeArgs,
           execute,
           channels: dependencies(live.operation, executeArgs.variableValues, viewer),
@@ -66,6 +71,12 @@ export function useLiveQueries(options: LiveQueryOptions): Plugin {
       });
     },
   };
+}
+
+function mentionsLive(document: DocumentNode): boolean {
+  return document.definitions.some(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'query' && definition.directives?.some((directive) => directive.name.value === 'live'),
+  );
 }
 
 /** graphql-ws always streams; HTTP only when the client accepts an event stream (SSE, graphql-sse). */
