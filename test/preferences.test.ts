@@ -92,6 +92,26 @@ describe.each(BACKENDS)('notification preferences on %s', (backend) => {
     expect(await notificationCount(muter.id, 'SYSTEM')).toBe(2);
   });
 
+  it('answers each of many concurrent one-recipient sendNotifications on its own (they share statements)', async () => {
+    const muter = await newUser();
+    const listener = await newUser();
+    await httpData(t.url, SetNotificationPreferenceDocument, { kind: 'SYSTEM', inApp: false }, muter.token);
+    const sends = Array.from({ length: 60 }, (_, i) => {
+      const to = i % 3 === 0 ? listener : muter;
+      const priority = i % 3 === 2 ? ('URGENT' as const) : ('NORMAL' as const);
+      const data = { i, quote: `"${i}" \\ {}` };
+      return { expected: to === listener || priority === 'URGENT' ? 1 : 0, input: { userIds: [to.id], kind: 'SYSTEM' as const, priority, title: `n${i}`, body: '', data } };
+    });
+    const answers = await Promise.all(sends.map((send) => httpData(t.url, SendNotificationDocument, { input: send.input }, admin)));
+    expect(answers.map((answer) => answer.sendNotification)).toEqual(sends.map((send) => send.expected));
+    const stored = await t.sql<{ user_id: string; title: string; data: { i: number; quote: string } }>(
+      'select user_id, title, data from notifications where user_id in ($1, $2) order by id',
+      [muter.id, listener.id],
+    );
+    expect(stored.map((row) => row.title).sort()).toEqual(sends.filter((send) => send.expected === 1).map((send) => send.input.title).sort());
+    expect(stored.every((row) => row.data.quote === `"${row.data.i}" \\ {}` && row.title === `n${row.data.i}`)).toBe(true);
+  });
+
   it("keeps the system's own order notifications of a muted kind from the user (the SQL triggers read the preference)", async () => {
     const customer = await newUser();
     const partner = await people.partner();
