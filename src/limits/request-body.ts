@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { requestFacts, type RequestFacts } from '../basics/server-context.js';
 import { isMultipartType } from './multipart.js';
 
 /** What reading a request's body gave. */
@@ -56,10 +57,8 @@ export function readBody(request: IncomingMessage, limit: number): Promise<BodyR
   });
 }
 
-/** Set on Yoga's server context when readBody() found the body too large. */
-export interface BodyLimitContext {
-  bodyTooLarge?: boolean;
-}
+/** Set on Yoga's server context, or the request's facts, when readBody() found the body too large. */
+export type BodyLimitContext = Pick<RequestFacts, 'bodyTooLarge'>;
 
 /** Only a single non-negative integer is a valid Content-Length (Yoga's own rule). */
 const CONTENT_LENGTH = /^\d+$/;
@@ -83,7 +82,7 @@ export function useRequestBodyLimit(maxBodyBytes: number, multipartMaxBytes: num
         if (Number(declared) > limit) throw bodyTooLarge();
       }
       // Yoga counted a body only when a parser would read it (an unsupported media type is a 415 instead).
-      if (serverContext.bodyTooLarge && requestParser) throw bodyTooLarge();
+      if (requestFacts(request, serverContext).bodyTooLarge && requestParser) throw bodyTooLarge();
     },
   };
 }

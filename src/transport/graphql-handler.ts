@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { requestFacts } from '../basics/server-context.js';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { ViewerFromToken } from '../auth/viewer-from-token.js';
@@ -96,7 +97,7 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
     // Masked by useErrorMasking and where events are executed (see error-masking.ts).
     maskedErrors: false,
     context: async (initial: YogaInitialContext & { viewer?: Viewer | null; requestId?: string }): Promise<Context> => {
-      const requestId = initial.requestId ?? randomUUID();
+      const requestId = requestFacts(initial.request, initial).requestId ?? randomUUID();
       if (initial.viewer !== undefined) return { viewer: initial.viewer, services, requestId };
       const token = tokenFromAuthorization(initial.request.headers.get('authorization'));
       try {

@@ -1,14 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
 import { countedBody, isMultipart } from '../limits/multipart.js';
-import { readBody, type BodyLimitContext, type BodyRead } from '../limits/request-body.js';
+import { rememberRequestFacts, type RequestFacts } from '../basics/server-context.js';
+import { readBody, type BodyRead } from '../limits/request-body.js';
 import type { Logger } from '../observability/log.js';
+import { NodeRequest } from './node-request.js';
 
 /** What this needs of a Yoga instance (`createYoga()` returns one). */
 interface NodeAdapter<TServerContext> {
-  handleNodeRequestAndResponse(request: IncomingMessage, response: ServerResponse, context: TServerContext & { req: IncomingMessage; res: ServerResponse }): Response | Promise<Response>;
-  readonly fetchAPI: { Response: typeof Response };
+  handleNodeRequestAndResponse(request: IncomingMessage, response: ServerResponse, context: NodeContext<TServerContext>): Response | Promise<Response>;
+  handleRequest(request: Request, context: TServerContext): Response | Promise<Response>;
+  readonly fetchAPI: { Request: typeof Request; Response: typeof Response };
 }
+
+type NodeContext<TServerContext> = TServerContext & { req: IncomingMessage; res: ServerResponse };
 
 /**
  * Answers one node:http request with Yoga, at less CPU per request than
@@ -18,14 +23,16 @@ interface NodeAdapter<TServerContext> {
  *   instead of through Yoga's web-stream limit; a multipart body (uploads)
  *   streams to Yoga's parser instead, counted up to `multipartMaxBytes`
  *   (limits/multipart.ts);
- * - the adapter's `handleNodeRequestAndResponse` gets one server context
- *   object, where its request listener merges two property by property
- *   (`completeAssign`) on every request, and the Response is written with
- *   the adapter's own `sendNodeResponse`.
+ * - a read body goes to the adapter's `handleRequest` as a NodeRequest
+ *   (node-request.ts) instead of through the adapter's own conversion of the
+ *   node request, with no server context; a streamed one through
+ *   `handleNodeRequestAndResponse`, with one server context object (its
+ *   request listener merges two property by property on every request);
+ * - the Response is written with the adapter's own `sendNodeResponse`.
  *
  * The request still goes through every Yoga plugin as before.
  */
-export async function answerWithYoga<TServerContext extends BodyLimitContext>(
+export async function answerWithYoga<TServerContext extends RequestFacts>(
   yoga: NodeAdapter<TServerContext>,
   request: IncomingMessage,
   response: ServerResponse,
@@ -36,13 +43,20 @@ export async function answerWithYoga<TServerContext extends BodyLimitContext>(
   const body = isMultipart(request) ? streamedBody(request, limits.multipartMaxBytes) : await readBody(request, limits.maxBodyBytes);
   // The client left before sending its whole body: nobody is left to answer.
   if (body.kind === 'aborted') return;
-  // The adapter takes a `body` on the request as the request's bytes (or stream) instead of reading the request.
-  if (body.kind === 'read') Object.assign(request, { body: body.bytes });
-  if (body.kind === 'streamed') Object.assign(request, { body: body.stream });
   context.bodyTooLarge = body.kind === 'too-large';
   let answer: Response;
   try {
-    answer = await yoga.handleNodeRequestAndResponse(request, response, { req: request, res: response, ...context });
+    if (body.kind === 'streamed') {
+      // The adapter takes a `body` on the request as the request's stream instead of reading the request.
+      Object.assign(request, { body: body.stream });
+      answer = await yoga.handleNodeRequestAndResponse(request, response, { req: request, res: response, ...context });
+    } else {
+      const fetchRequest = new NodeRequest(request, response, body.kind === 'read' ? body.bytes : null, yoga.fetchAPI);
+      // No server context: the context travels with the request (basics/server-context.ts says why).
+      rememberRequestFacts(fetchRequest, context);
+      // Yoga reads of a Request only what NodeRequest has (the class says why it is not the fetch API's own).
+      answer = await yoga.handleRequest(fetchRequest as unknown as Request, NO_SERVER_CONTEXT as TServerContext);
+    }
   } catch (error) {
     // Yoga answers its own errors; this is a failure of the adapter itself. No stack for the client.
     log.error({ err: error }, 'internal error');
@@ -56,6 +70,9 @@ export async function answerWithYoga<TServerContext extends BodyLimitContext>(
     log.error({ err: error }, 'sending a response failed');
   }
 }
+
+/** Given none, the adapter makes a plain one (with its waitUntil); its type insists on one. */
+const NO_SERVER_CONTEXT: unknown = undefined;
 
 /** A multipart body over its limit by Content-Length is refused unread; else it streams, counted. */
 function streamedBody(request: IncomingMessage, limit: number): BodyRead | { kind: 'streamed'; stream: NodeJS.ReadableStream } {
