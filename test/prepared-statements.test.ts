@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
+import { findUsers } from '../src/db/users.js';
 import { createTestDatabase } from './support/server.js';
 
 describe('statements on PostgreSQL', () => {
@@ -37,4 +38,16 @@ describe('statements on PostgreSQL', () => {
     expect((await sql<{ n: number }>`select ${7}::int as n /* prepared-probe after failure */`.execute(database.db)).rows).toEqual([{ n: 7 }]);
     expect(await prepared()).not.toContain('select 1 /* prepared-probe without parameters */');
   });
+
+  it('loads id lists of any length with one prepared statement', async () => {
+    await sql`insert into users (id, display_name, role) values ('probe-a', 'A', 'CUSTOMER'), ('probe-b', 'B', 'CUSTOMER')`.execute(database.db);
+    const before = await allPrepared();
+    expect((await findUsers(database.db, ['probe-a'])).map((row) => row.id)).toEqual(['probe-a']);
+    expect((await findUsers(database.db, ['probe-a', 'probe-b', 'probe-none'])).map((row) => row.id).sort()).toEqual(['probe-a', 'probe-b']);
+    const added = (await allPrepared()).filter((statement) => !before.includes(statement));
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatch(/= any\(\$1::text\[\]\)/);
+  });
+
+  const allPrepared = async () => (await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(database.db)).rows.map((row) => row.statement);
 });

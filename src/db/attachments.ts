@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { AttachmentRow } from './types.js';
+import { isAnyOf } from './any-of.js';
 
 /** What sendMessage stores with a message, in its transaction. */
 export interface NewAttachment {
@@ -52,7 +53,7 @@ export const attachmentLoaders = perDatabase(
       const rows = await db
         .selectFrom('message_attachments')
         .select(ATTACHMENT_COLUMNS)
-        .where('message_id', 'in', messageIds)
+        .where(isAnyOf('message_id', messageIds, 'bigint'))
         .orderBy('message_id')
         .orderBy('position')
         .execute();

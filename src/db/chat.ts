@@ -5,6 +5,7 @@ import type { Db } from './client.js';
 import type { ConversationRow, Database, MessageRow, OrderRow, UserRow } from './types.js';
 import { insertAttachments, type NewAttachment } from './attachments.js';
 import { userLoader } from './users.js';
+import { isAnyOf } from './any-of.js';
 
 /** A conversation as one viewer sees it: `member` per conversation_members() (migrations/…_chat.sql). */
 export interface ConversationAccess {
@@ -249,12 +250,12 @@ export interface ChatLoaders {
 export const chatLoaders = perDatabase(
   (db): ChatLoaders => ({
     message: createBatchLoader(
-      async (ids) => new Map((await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
+      async (ids) => new Map((await db.selectFrom('messages').selectAll().where(isAnyOf('id', ids, 'bigint')).execute()).map((row) => [row.id, row])),
       { cacheSize: 1000 },
     ),
     user: userLoader(db),
     conversation: createBatchLoader(
-      async (ids) => new Map((await db.selectFrom('conversations').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row])),
+      async (ids) => new Map((await db.selectFrom('conversations').selectAll().where(isAnyOf('id', ids, 'bigint')).execute()).map((row) => [row.id, row])),
     ),
   }),
 );

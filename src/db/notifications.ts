@@ -3,6 +3,7 @@ import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { NotificationRow } from './types.js';
 import { createWriteGroup, type WriteGroup } from './write-groups.js';
+import { isAnyOf } from './any-of.js';
 
 type Executor = Db;
 
@@ -43,7 +44,7 @@ export async function listNotificationsAfter(db: Executor, userId: string, after
 export const notificationLoader = perDatabase(
   (db): BatchLoader<string, NotificationRow> =>
     createBatchLoader(async (ids) => {
-      const rows = await db.selectFrom('notifications').selectAll().where('id', 'in', ids).execute();
+      const rows = await db.selectFrom('notifications').selectAll().where(isAnyOf('id', ids, 'bigint')).execute();
       return new Map(rows.map((row) => [row.id, row]));
     }),
 );
@@ -67,7 +68,7 @@ export async function countUnread(db: Executor, userId: string): Promise<number>
 /** The ids among `ids` that belong to the user. */
 export async function ownedNotificationIds(db: Executor, userId: string, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom('notifications').select('id').where('user_id', '=', userId).where('id', 'in', ids).execute();
+  const rows = await db.selectFrom('notifications').select('id').where('user_id', '=', userId).where(isAnyOf('id', ids, 'bigint')).execute();
   return new Set(rows.map((row) => row.id));
 }
 
@@ -78,10 +79,10 @@ export async function markNotificationsRead(db: Executor, userId: string, ids: r
     .updateTable('notifications')
     .set({ read_at: sql`now()` })
     .where('user_id', '=', userId)
-    .where('id', 'in', ids)
+    .where(isAnyOf('id', ids, 'bigint'))
     .where('read_at', 'is', null)
     .execute();
-  return db.selectFrom('notifications').selectAll().where('user_id', '=', userId).where('id', 'in', ids).orderBy('id', 'desc').execute();
+  return db.selectFrom('notifications').selectAll().where('user_id', '=', userId).where(isAnyOf('id', ids, 'bigint')).orderBy('id', 'desc').execute();
 }
 
 /** Marks every unread notification of the user read; returns the ones it marked. */

@@ -3,6 +3,7 @@ import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { Database, OrderRow, OrderStatusChangeRow, OrderStatusName, UserRow } from './types.js';
 import { userLoader } from './users.js';
+import { isAnyOf } from './any-of.js';
 
 /**
  * The fee the payout triggers use (platform_settings). Every process writes
@@ -124,9 +125,9 @@ export interface OrderLoaders {
  */
 export const orderLoaders = perDatabase(
   (db): OrderLoaders => ({
-    order: createBatchLoader(async (ids) => new Map((await db.selectFrom('orders').selectAll().where('id', 'in', ids).execute()).map((row) => [row.id, row]))),
+    order: createBatchLoader(async (ids) => new Map((await db.selectFrom('orders').selectAll().where(isAnyOf('id', ids, 'bigint')).execute()).map((row) => [row.id, row]))),
     history: createBatchLoader(async (orderIds) => {
-      const rows = await db.selectFrom('order_status_history').selectAll().where('order_id', 'in', orderIds).orderBy('id', 'asc').execute();
+      const rows = await db.selectFrom('order_status_history').selectAll().where(isAnyOf('order_id', orderIds, 'bigint')).orderBy('id', 'asc').execute();
       const byOrder = new Map<string, OrderStatusChangeRow[]>(orderIds.map((id) => [id, []]));
       for (const row of rows) byOrder.get(row.order_id)?.push(row);
       return byOrder;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './client.js';
 import type { UserRow } from './types.js';
+import { isAnyOf } from './any-of.js';
 
 /**
  * The users among `ids` whose presence the viewer may see (presence_visible in
@@ -9,7 +10,7 @@ import type { UserRow } from './types.js';
  */
 export async function visibleUsers(db: Db, viewerId: string, ids: readonly string[], everyone: boolean): Promise<UserRow[]> {
   if (ids.length === 0) return [];
-  let select = db.selectFrom('users').selectAll().where('id', 'in', ids);
+  let select = db.selectFrom('users').selectAll().where(isAnyOf('id', ids, 'text'));
   if (!everyone) select = select.where(sql<boolean>`presence_visible(${viewerId}, users.id)`);
   return select.execute();
 }
@@ -24,6 +25,6 @@ export async function saveLastSeen(db: Db, userId: string, at: Date): Promise<vo
 
 export async function lastSeenOf(db: Db, userIds: readonly string[]): Promise<Map<string, Date>> {
   if (userIds.length === 0) return new Map();
-  const rows = await db.selectFrom('user_presence').selectAll().where('user_id', 'in', userIds).execute();
+  const rows = await db.selectFrom('user_presence').selectAll().where(isAnyOf('user_id', userIds, 'text')).execute();
   return new Map(rows.map((row) => [row.user_id, new Date(row.last_seen_at)]));
 }

@@ -2,6 +2,7 @@ import type { Viewer } from '../auth/viewer.js';
 import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { PartnerRow, UserRow } from './types.js';
+import { isAnyOf } from './any-of.js';
 
 /** The built-in author of SYSTEM messages (its row comes from migrations/…_chat_extras.sql); no token may name it. */
 export const SYSTEM_USER_ID = 'system';
@@ -47,7 +48,7 @@ export async function provisionViewer(db: Db, viewer: Viewer): Promise<void> {
 
 export async function findUsers(db: Db, ids: readonly string[]): Promise<UserRow[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
+  return db.selectFrom('users').selectAll().where(isAnyOf('id', ids, 'text')).execute();
 }
 
 export async function findPartner(db: Db, id: string): Promise<PartnerRow | undefined> {
