@@ -4,9 +4,10 @@ import { createWriteGroup } from '../src/db/write-groups.js';
 // The grouping alone, with a writer that records its calls; the SQL of each group is tested through the server
 // (preferences.test.ts: concurrent one-recipient sendNotifications on both backends).
 describe('write groups', () => {
-  function recorder(failWhen: (items: number[]) => boolean) {
+  function recorder(failWhen: (items: number[]) => boolean, retryAlone?: (error: unknown) => boolean) {
     const calls: number[][] = [];
     const write = createWriteGroup<number, number>({
+      ...(retryAlone ? { retryAlone } : {}),
       writeMany: async (items) => {
         calls.push(items);
         if (failWhen(items)) throw new Error('group failed');
@@ -36,5 +37,12 @@ describe('write groups', () => {
     const settled = await Promise.allSettled([1, -2, 3].map(write));
     expect(settled.map((result) => (result.status === 'fulfilled' ? result.value : String(result.reason)))).toEqual([10, 'Error: bad -2', 30]);
     expect(calls).toEqual([[1, -2, 3], [1], [-2], [3]]);
+  });
+
+  it('gives every write of the group the error when it is not worth retrying alone (the database is unreachable)', async () => {
+    const { calls, write } = recorder(() => true, (error) => !String(error).includes('group failed'));
+    const settled = await Promise.allSettled([1, 2].map(write));
+    expect(settled.map((result) => (result.status === 'rejected' ? String(result.reason) : result.value))).toEqual(['Error: group failed', 'Error: group failed']);
+    expect(calls).toEqual([[1, 2]]);
   });
 });

@@ -3,6 +3,7 @@ import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { NotificationRow } from './types.js';
 import { createWriteGroup, type WriteGroup } from './write-groups.js';
+import { isUnavailable } from '../errors.js';
 import { isAnyOf } from './any-of.js';
 
 type Executor = Db;
@@ -129,6 +130,7 @@ type OneNotification = NotificationContent & { userId: string };
 const notificationWrites = perDatabase(
   (db): WriteGroup<OneNotification, boolean> =>
     createWriteGroup({
+      retryAlone: (error) => !isUnavailable(error),
       writeOne: async (one) => {
         // A plainer statement than the group's, planned in a fraction of the time.
         const result = await sql`

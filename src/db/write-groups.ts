@@ -5,7 +5,10 @@
  *
  * Each write still gets its own answer. If the grouped statement fails, each
  * write of the group runs again alone, so one bad write fails only itself
- * and the others do not see its error.
+ * and the others do not see its error; unless the failure is not the
+ * statement's (`retryAlone` says no: the database is unreachable, or no
+ * connection was free), then every write of the group gets that error, so an
+ * overloaded pool is not asked for N more connections.
  */
 export type WriteGroup<I, R> = (item: I) => Promise<R>;
 
@@ -14,6 +17,8 @@ export interface WriteGroupOptions<I, R> {
   writeMany(items: I[]): Promise<R[]>;
   /** One write alone: a group of one, and each write again after a failed group. */
   writeOne(item: I): Promise<R>;
+  /** Whether a failed group's writes are worth running again one by one. @default always */
+  retryAlone?: (error: unknown) => boolean;
   /** At most this many writes per statement; the rest wait for the next. @default 500 */
   maxGroup?: number;
 }
@@ -24,7 +29,7 @@ interface Pending<I, R> {
   reject(error: unknown): void;
 }
 
-export function createWriteGroup<I, R>({ writeMany, writeOne, maxGroup = 500 }: WriteGroupOptions<I, R>): WriteGroup<I, R> {
+export function createWriteGroup<I, R>({ writeMany, writeOne, retryAlone = () => true, maxGroup = 500 }: WriteGroupOptions<I, R>): WriteGroup<I, R> {
   let waiting: Pending<I, R>[] = [];
 
   async function flush(group: Pending<I, R>[]): Promise<void> {
@@ -32,7 +37,11 @@ export function createWriteGroup<I, R>({ writeMany, writeOne, maxGroup = 500 }: 
     let answers: R[];
     try {
       answers = await writeMany(group.map((pending) => pending.item));
-    } catch {
+    } catch (error) {
+      if (!retryAlone(error)) {
+        for (const pending of group) pending.reject(error);
+        return;
+      }
       await Promise.all(group.map((pending) => settle(pending, () => writeOne(pending.item))));
       return;
     }
