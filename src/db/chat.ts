@@ -7,7 +7,7 @@ import { insertAttachments, type NewAttachment } from './attachments.js';
 import { userLoader } from './users.js';
 import { isAnyOf } from './any-of.js';
 
-/** A conversation as one viewer sees it: `member` per conversation_members() (migrations/…_chat.sql). */
+/** A conversation as one viewer sees it: `member` per conversation_has_member(), the people of conversation_members() (migrations/…_chat.sql). */
 export interface ConversationAccess {
   conversation: ConversationRow;
   member: boolean;
@@ -17,7 +17,7 @@ export async function findConversationAccess(db: Db, conversationId: string, use
   const row = await db
     .selectFrom('conversations as c')
     .selectAll('c')
-    .select(sql<boolean>`exists (select 1 from conversation_members(c.id) as m (user_id) where m.user_id = ${userId})`.as('member'))
+    .select(sql<boolean>`conversation_has_member(c.id, ${userId})`.as('member'))
     .where('c.id', '=', conversationId)
     .executeTakeFirst();
   if (!row) return undefined;
