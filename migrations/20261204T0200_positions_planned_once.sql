@@ -1,9 +1,9 @@
 begin;
 -- The relay's statement, planned once per connection. As a SQL function with
 -- data-modifying CTEs it cannot be inlined, so PostgreSQL planned it again on
--- every call: about half a millisecond of database CPU per relay batch
--- (pg_stat_user_functions, chat at 500 messages/s, where batches are small).
--- As PL/pgSQL its query keeps its plan. Same statement, same answers.
+-- every call: 0.59-0.70 ms per call of 25 rows as SQL, 0.44-0.46 ms as
+-- PL/pgSQL (100 calls each, three alternating rounds, vacuumed outbox). As
+-- PL/pgSQL its query keeps its plan. Same statement, same answers.
 create or replace function outbox_take_positions(p_limit int) returns table (id bigint, "position" bigint, topic text, payload jsonb, created_at timestamptz)
 language plpgsql as $$
 begin
