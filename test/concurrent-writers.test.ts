@@ -95,6 +95,32 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
     expect(ids[0]! < ids[1]! && ids[1]! < ids[2]!).toBe(true);
   });
 
+  it("does not hold back another user's sendNotification sent at the same moment as a busy user's (they may share a statement)", async () => {
+    await person(a, 'busy-x', 'customer');
+    await person(a, 'free-y', 'customer');
+    const held = await connection();
+    await held.query('begin');
+    await held.query(`insert into notifications (user_id, title) values ('busy-x', 'held open')`);
+    // Over one graphql-ws connection, sent together and interleaved: the process reads them in one go and
+    // writes them in the same turn of its event loop, so they share statements. Four busy ones: each then
+    // waits alone, holding one of the pool's ten connections.
+    const socket = ws(a.url, admin);
+    await socket.connected;
+    const send = (userId: string, i: number) => socket.subscribe(SendNotificationDocument, { input: { userIds: [userId], title: `${userId} ${i}`, body: '' } }).next();
+    let busyAnswered = 0;
+    const busy: ReturnType<typeof send>[] = [];
+    const freeSends: ReturnType<typeof send>[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      if (i % 3 === 0) busy.push(send('busy-x', i).then((answer) => ((busyAnswered += 1), answer)));
+      else freeSends.push(send('free-y', i));
+    }
+    const free = await Promise.race([Promise.all(freeSends), new Promise<'held back'>((resolve) => setTimeout(() => resolve('held back'), 5_000))]);
+    expect(free === 'held back' ? free : free.map((answer) => answer.sendNotification)).toEqual(Array(8).fill(1));
+    expect(busyAnswered).toBe(0);
+    await held.query('commit');
+    expect((await Promise.all(busy)).map((answer) => answer.sendNotification)).toEqual(Array(4).fill(1));
+  });
+
   /**
    * Follows a stream by reconnecting again and again with since, alternating
    * between the two processes, until it has `until()` items (known once the

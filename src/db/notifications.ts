@@ -141,8 +141,10 @@ const notificationWrites = perDatabase(
         return Number(result.numAffectedRows ?? 0n) === 1;
       },
       writeMany: async (group) => {
-        // Rows go in in lock order (as every multi-user writer takes its users' locks); n is each write's place in the group.
-        const { rows } = await sql<{ n: string }>`
+        // Every user's lock without waiting first: with one busy, nothing is written and each write goes alone,
+        // so the busy user holds back only their own. Rows go in in lock order, as every multi-user writer's do;
+        // n is each write's place in the group.
+        const { rows } = await sql<{ n: string; locked: boolean }>`
           with wanted as materialized (
             select w.n, w.user_id, w.kind, w.priority, w.title, w.body, w.data::jsonb as data
             from unnest(
@@ -151,19 +153,31 @@ const notificationWrites = perDatabase(
               ${sql.val(group.map((one) => one.body))}::text[], ${sql.val(group.map((one) => jsonOrNull(one.data)))}::text[]
             ) with ordinality as w (user_id, kind, priority, title, body, data, n)
             where notification_wanted(w.user_id, w.kind, w.priority)
+          ), locks as materialized (
+            select coalesce(bool_and(try_lock_user_events(users.user_id)), true) as locked
+            from (select distinct user_id from wanted) as users
           ), inserted as (
             insert into notifications (user_id, kind, priority, title, body, data)
             select user_id, kind, priority, title, body, data
-            from wanted
+            from wanted, locks
+            where locks.locked
             order by notification_lock_bucket(user_id), user_id, n
           )
-          select n from wanted
+          select wanted.n, locks.locked from wanted, locks
         `.execute(db);
+        if (rows.some((row) => !row.locked)) throw new UserBusy();
         const created = new Set(rows.map((row) => Number(row.n)));
         return group.map((_one, index) => created.has(index + 1));
       },
     }),
 );
+
+/** A group met a user whose lock another transaction holds: it wrote nothing, and each write goes alone. */
+class UserBusy extends Error {
+  constructor() {
+    super('a user of the group is being written by another transaction');
+  }
+}
 
 function jsonOrNull(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
