@@ -231,6 +231,24 @@ describe('security', () => {
   describe('HTTP hygiene', () => {
     const query = encodeURIComponent('{ __typename }');
 
+    it('answers a body that is not a JSON object with 400 BAD_REQUEST saying why, and a batch as an array', async () => {
+      const post = async (body: string) => {
+        const response = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        return { status: response.status, body: (await response.json()) as { errors?: { message: string; extensions?: { code?: string; originalError?: { message: string } } }[] } };
+      };
+      const cut = await post('{"query":');
+      expect(cut.status).toBe(400);
+      expect(cut.body.errors?.[0]?.message).toBe('POST body sent invalid JSON.');
+      expect(cut.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+      expect(cut.body.errors?.[0]?.extensions?.originalError?.message).toMatch(/"\{"query":" is not valid JSON$/);
+      for (const body of ['null', '42']) {
+        const answer = await post(body);
+        expect([answer.status, answer.body.errors?.[0]?.extensions?.code]).toEqual([400, 'BAD_REQUEST']);
+      }
+      const batch = await post('[{"query":"{ __typename }"},{"query":"{ __typename }"}]');
+      expect(batch).toEqual({ status: 200, body: [{ data: { __typename: 'Query' } }, { data: { __typename: 'Query' } }] });
+    });
+
     it('CSRF: a GET, form or multipart request without a preflight-forcing header is refused before it runs', async () => {
       const bare = await fetch(`${t.url}?query=${query}`, { headers: { accept: 'application/json' } });
       // Refused before it runs; without a token it is also unauthenticated, so it says so in contract terms.

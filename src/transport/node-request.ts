@@ -78,8 +78,15 @@ export class NodeRequest {
   }
 
   json(): Promise<unknown> {
-    // Throws a SyntaxError for bad JSON, which Yoga's parser turns into its 400.
-    return this.text().then((text) => JSON.parse(text) as unknown);
+    return this.text().then((text) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        // Yoga's parser turns the SyntaxError into its 400; the message as the fetch API's own Request words it.
+        if (error instanceof SyntaxError) error.message += `, "${text}" is not valid JSON`;
+        throw error;
+      }
+    });
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
