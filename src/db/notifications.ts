@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
+import { isUnavailable } from '../errors.js';
 import { createBatchLoader, perDatabase, type BatchLoader } from './batch.js';
 import type { Db } from './client.js';
 import type { NotificationRow } from './types.js';
 import { createWriteGroup, type WriteGroup } from './write-groups.js';
-import { isUnavailable } from '../errors.js';
 import { isAnyOf } from './any-of.js';
 
 type Executor = Db;

@@ -38,11 +38,8 @@ export function createWriteGroup<I, R>({ writeMany, writeOne, retryAlone = () =>
     try {
       answers = await writeMany(group.map((pending) => pending.item));
     } catch (error) {
-      if (!retryAlone(error)) {
-        for (const pending of group) pending.reject(error);
-        return;
-      }
-      await Promise.all(group.map((pending) => settle(pending, () => writeOne(pending.item))));
+      if (retryAlone(error)) await Promise.all(group.map((pending) => settle(pending, () => writeOne(pending.item))));
+      else for (const pending of group) pending.reject(error);
       return;
     }
     group.forEach((pending, index) => pending.resolve(answers[index]!));

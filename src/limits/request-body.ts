@@ -57,9 +57,6 @@ export function readBody(request: IncomingMessage, limit: number): Promise<BodyR
   });
 }
 
-/** Set on Yoga's server context, or the request's facts, when readBody() found the body too large. */
-export type BodyLimitContext = Pick<RequestFacts, 'bodyTooLarge'>;
-
 /** Only a single non-negative integer is a valid Content-Length (Yoga's own rule). */
 const CONTENT_LENGTH = /^\d+$/;
 
@@ -70,7 +67,7 @@ const CONTENT_LENGTH = /^\d+$/;
  * plugin's request parsing): so it must come after the other
  * plugins with an onRequestParse hook (CSRF).
  */
-export function useRequestBodyLimit(maxBodyBytes: number, multipartMaxBytes: number): Plugin<Record<string, unknown>, BodyLimitContext> {
+export function useRequestBodyLimit(maxBodyBytes: number, multipartMaxBytes: number): Plugin<Record<string, unknown>, RequestFacts> {
   return {
     onRequestParse({ request, requestParser, serverContext }) {
       const limit = isMultipartType(request.headers.get('content-type')) ? multipartMaxBytes : maxBodyBytes;

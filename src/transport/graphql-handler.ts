@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { requestFacts } from '../basics/server-context.js';
+import { requestFacts, type RequestFacts } from '../basics/server-context.js';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import type { ViewerFromToken } from '../auth/viewer-from-token.js';
@@ -19,7 +19,7 @@ import { useWellFormedInput } from '../input/well-formed.js';
 import type { ConnectionSlots } from '../limits/connection-slots.js';
 import { useOperationLimits } from '../limits/operation-limits.js';
 import { fetchApiWithUploadLimits, multipartBodyLimit, useUploadLimits } from '../limits/multipart.js';
-import { useRequestBodyLimit, type BodyLimitContext } from '../limits/request-body.js';
+import { useRequestBodyLimit } from '../limits/request-body.js';
 import { tooManyConnections, useStreamSlots } from '../limits/stream-slots.js';
 import type { Logger } from '../observability/log.js';
 import { useErrorLog } from '../observability/log-plugin.js';
@@ -37,8 +37,8 @@ import { graphiqlOptions, type DevelopmentAdmin } from './graphiql.js';
 import { useReadinessCheck } from './readiness-check.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 
-/** What the HTTP handler (requestId) and graphql-ws (viewer) hand Yoga besides the request. */
-export type ServerContext = { viewer?: Viewer | null; requestId?: string } & BodyLimitContext;
+/** What the HTTP handler (its request facts) and graphql-ws (viewer, requestId) hand Yoga besides the request. */
+export type ServerContext = { viewer?: Viewer | null } & RequestFacts;
 
 export interface GraphQLHandlerOptions {
   config: Config;
@@ -96,7 +96,7 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
     logging: { debug: (...a) => log.debug(a), info: (...a) => log.info(a), warn: (...a) => log.warn(a), error: (...a) => log.error(a) },
     // Masked by useErrorMasking and where events are executed (see error-masking.ts).
     maskedErrors: false,
-    context: async (initial: YogaInitialContext & { viewer?: Viewer | null; requestId?: string }): Promise<Context> => {
+    context: async (initial: YogaInitialContext & ServerContext): Promise<Context> => {
       const requestId = requestFacts(initial.request, initial).requestId ?? randomUUID();
       if (initial.viewer !== undefined) return { viewer: initial.viewer, services, requestId };
       const token = tokenFromAuthorization(initial.request.headers.get('authorization'));
