@@ -249,6 +249,26 @@ describe('security', () => {
       expect(batch).toEqual({ status: 200, body: [{ data: { __typename: 'Query' } }, { data: { __typename: 'Query' } }] });
     });
 
+    it('answers variables that do not fit their types as a request error (400, errors only, under either media type); a field error is 200 with data', async () => {
+      const send = async (accept: string, variables: unknown) => {
+        const response = await fetch(t.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${admin}` },
+          body: JSON.stringify({ query: print(SendNotificationDocument), variables }),
+        });
+        const body = (await response.json()) as { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] };
+        return { status: response.status, hasData: 'data' in body, codes: body.errors?.map((error) => [error.extensions?.['code'], error.extensions?.['field']]) };
+      };
+      const badKind = { input: { title: 't', body: 'b', kind: 'NOPE', userIds: ['sec-nobody'] } };
+      const request = { hasData: false, codes: [['BAD_USER_INPUT', 'input.kind']] };
+      expect(await send('application/graphql-response+json', badKind)).toEqual({ status: 400, ...request });
+      expect(await send('application/json', badKind)).toEqual({ status: 400, ...request });
+      expect(await send('application/graphql-response+json', {})).toEqual({ status: 400, hasData: false, codes: [['BAD_USER_INPUT', 'input']] });
+      // The resolver refuses a blank title: the operation ran, so it is a field error with data.
+      const blank = await send('application/graphql-response+json', { input: { title: '  ', body: 'b', userIds: ['sec-nobody'] } });
+      expect(blank).toEqual({ status: 200, hasData: true, codes: [['BAD_USER_INPUT', 'input.title']] });
+    });
+
     it('CSRF: a GET, form or multipart request without a preflight-forcing header is refused before it runs', async () => {
       const bare = await fetch(`${t.url}?query=${query}`, { headers: { accept: 'application/json' } });
       // Refused before it runs; without a token it is also unauthenticated, so it says so in contract terms.

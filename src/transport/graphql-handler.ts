@@ -9,6 +9,7 @@ import { useDropScopeCacheOfStartedSubscriptions } from '../auth/subscription-sc
 import type { Config } from '../config.js';
 import type { Context, Services } from '../context.js';
 import { useErrorMasking, type MaskError } from '../delivery/error-masking.js';
+import { useGraphqlJsExecution } from '../delivery/graphql-js-execution.js';
 import { LiveGroups } from '../live/live-groups.js';
 import { useLiveQueries } from '../live/plugin.js';
 import { FanoutGroups } from '../delivery/fanout-groups.js';
@@ -108,6 +109,7 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
       }
     },
     plugins: [
+      useGraphqlJsExecution(),
       useCsrfPrevention(),
       // First of the onParams hooks: an id becomes its trusted text, which the limits and checks below then see.
       ...(config.trustedDocuments ? [useTrustedDocuments(config.trustedDocuments)] : []),
