@@ -5,6 +5,7 @@
  *   npm run bench:http                                  PostgreSQL + Redis, production build (~1 min)
  *   npm run bench:http -- --duration 5 --rounds 5 --embedded
  *   npm run bench:http -- --profile bench/results/profiles   also writes a CPU profile per request kind
+ *   npm run bench:http -- --against ../old-checkout          also measures that checkout's build (its dist/), interleaved
  *
  * Each row gets `--concurrency` POSTs in flight over keep-alive connections
  * for `--duration` seconds (after a warm-up of the same kind); CPU is the
@@ -39,6 +40,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** Request kinds to run against the server (comma-separated names from KINDS); all by default. */
     kinds: { type: 'string' },
+    /** Another checkout (built: its dist/) measured as one more target in the same rounds: a before/after in one run. */
+    against: { type: 'string' },
   },
 });
 const DURATION_S = Number(values.duration);
@@ -189,6 +192,21 @@ const targets: Target[] = [
   await baseline('yoga'),
   { name: 'this server', pid: server.child.pid!, port: Number(new URL(server.url).port), kinds, close: () => server.kill('SIGTERM') },
 ];
+if (values.against) {
+  // Its own database and key prefix, so the two servers' rows and relays do not meet.
+  const other = await backendEnv(backend);
+  const against = await startServerProcess({ ...other.env, LOG_LEVEL: 'info' }, [], { compiled: true, cwd: values.against });
+  targets.push({
+    name: `build at ${values.against}`,
+    pid: against.child.pid!,
+    port: Number(new URL(against.url).port),
+    kinds,
+    close: async () => {
+      await against.kill('SIGTERM');
+      await other.cleanup();
+    },
+  });
+}
 const tokens = {
   none: null,
   customer: `Bearer ${await token({ sub: 'bench-u0', role: 'customer' }, '2h')}`,

@@ -12,13 +12,14 @@ export interface RequestFacts {
   bodyTooLarge?: boolean;
 }
 
-const factsByRequest = new WeakMap<object, RequestFacts>();
-
-export function rememberRequestFacts(request: object, facts: RequestFacts): void {
-  factsByRequest.set(request, facts);
-}
+/**
+ * The property of a Request (transport/node-request.ts) that holds its facts. A property the Request is
+ * built with, not a WeakMap entry: every WeakMap entry is an ephemeron the garbage collector has to
+ * visit, for every request.
+ */
+export const REQUEST_FACTS = Symbol('requestFacts');
 
 /** The request's facts, else what the server context carries (graphql-ws, and multipart bodies through the adapter). */
 export function requestFacts(request: object | undefined, serverContext: RequestFacts): RequestFacts {
-  return (request && factsByRequest.get(request)) ?? serverContext;
+  return (request as { [REQUEST_FACTS]?: RequestFacts } | undefined)?.[REQUEST_FACTS] ?? serverContext;
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { REQUEST_FACTS, type RequestFacts } from '../basics/server-context.js';
 
 /** The fetch API whose Request the body methods this class does not cover fall back to. */
 interface FetchApi {
@@ -27,16 +28,8 @@ export class NodeRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: NodeHeaders;
-  // Fetch's defaults, for code that copies a Request field by field.
-  readonly cache = 'default';
-  readonly credentials = 'same-origin';
-  readonly destination = '';
-  readonly integrity = '';
-  readonly keepalive = false;
-  readonly mode = 'cors';
-  readonly redirect = 'follow';
-  readonly referrer = 'about:client';
-  readonly referrerPolicy = '';
+  /** What the transport knows of the request, for the plugins and the context factory (basics/server-context.ts). */
+  readonly [REQUEST_FACTS]: RequestFacts;
   private controller: AbortController | null = null;
   private fetchRequest: Request | null = null;
 
@@ -45,10 +38,41 @@ export class NodeRequest {
     private readonly response: ServerResponse,
     private readonly bodyBytes: Buffer | null,
     private readonly fetchApi: FetchApi,
+    facts: RequestFacts,
   ) {
+    this[REQUEST_FACTS] = facts;
     this.method = incoming.method ?? 'GET';
     this.url = `http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`;
     this.headers = new NodeHeaders(incoming.headers);
+  }
+
+  // Fetch's defaults, for code that copies a Request field by field; on the prototype, not in every request.
+  get cache(): RequestCache {
+    return 'default';
+  }
+  get credentials(): RequestCredentials {
+    return 'same-origin';
+  }
+  get destination(): RequestDestination {
+    return '';
+  }
+  get integrity(): string {
+    return '';
+  }
+  get keepalive(): boolean {
+    return false;
+  }
+  get mode(): RequestMode {
+    return 'cors';
+  }
+  get redirect(): RequestRedirect {
+    return 'follow';
+  }
+  get referrer(): string {
+    return 'about:client';
+  }
+  get referrerPolicy(): ReferrerPolicy {
+    return '';
   }
 
   /** Aborted when the client goes away before its response is finished, as the adapter's own signal is. */
@@ -106,7 +130,7 @@ export class NodeRequest {
   }
 
   clone(): NodeRequest {
-    return new NodeRequest(this.incoming, this.response, this.bodyBytes, this.fetchApi);
+    return new NodeRequest(this.incoming, this.response, this.bodyBytes, this.fetchApi, this[REQUEST_FACTS]);
   }
 
   private copyOfBytes(): Uint8Array<ArrayBuffer> {

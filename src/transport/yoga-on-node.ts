@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
 import { countedBody, isMultipart } from '../limits/multipart.js';
-import { rememberRequestFacts, type RequestFacts } from '../basics/server-context.js';
+import type { RequestFacts } from '../basics/server-context.js';
 import { readBody, type BodyRead } from '../limits/request-body.js';
 import type { Logger } from '../observability/log.js';
 import { NodeRequest } from './node-request.js';
@@ -51,9 +51,8 @@ export async function answerWithYoga<TServerContext extends RequestFacts>(
       Object.assign(request, { body: body.stream });
       answer = await yoga.handleNodeRequestAndResponse(request, response, { req: request, res: response, ...context });
     } else {
-      const fetchRequest = new NodeRequest(request, response, body.kind === 'read' ? body.bytes : null, yoga.fetchAPI);
       // No server context: the context travels with the request (basics/server-context.ts says why).
-      rememberRequestFacts(fetchRequest, context);
+      const fetchRequest = new NodeRequest(request, response, body.kind === 'read' ? body.bytes : null, yoga.fetchAPI, context);
       // Yoga reads of a Request only what NodeRequest has (the class says why it is not the fetch API's own).
       answer = await yoga.handleRequest(fetchRequest as unknown as Request, NO_SERVER_CONTEXT as TServerContext);
     }

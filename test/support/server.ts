@@ -113,9 +113,11 @@ export interface ServerProcess {
  * benchmarks): `src/main.ts` through tsx, or with `compiled` the build in
  * `dist/` (`npm run build`), as production runs it.
  */
-export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { compiled?: boolean } = {}): Promise<ServerProcess> {
+/** options.cwd: the checkout whose server runs (another build, for a benchmark's side-by-side); this one by default. */
+export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { compiled?: boolean; cwd?: string } = {}): Promise<ServerProcess> {
   const entry = options.compiled ? [...PRODUCTION_NODE_FLAGS, 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'warn' : (env.LOG_LEVEL ?? 'warn') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
