@@ -9,8 +9,8 @@ import type { Plugin } from 'graphql-yoga';
  * directive and Yoga passes no signal without its cancellation plugin. Both
  * coerce variables with graphql-js's rules and messages and run resolvers the
  * same way; Yoga's copies every input object before coercing it and wraps
- * every step in its promise helpers, which cost a one-recipient
- * sendNotification about a tenth of its CPU (bench/http.ts, docs/performance.md).
+ * every step in its promise helpers, work with nothing to show for it here
+ * (what it saved, measured: docs/performance.md).
  *
  * First of the plugins that set or wrap the execute function, so live queries
  * (live/plugin.ts) wrap this one.
