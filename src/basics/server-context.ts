@@ -1,6 +1,6 @@
 /**
  * What the HTTP transport knows of a request (its id, whether its body was
- * over the limit), kept beside the fetch Request it hands Yoga rather than in
+ * over the limit), carried by the fetch Request it hands Yoga rather than in
  * Yoga's server context: the adapter copies a given server context property by
  * property, through descriptors, into a new object on every request (about
  * 6 % of a small request's CPU, measured with bench/http.ts), and without one

@@ -111,9 +111,9 @@ export interface ServerProcess {
 /**
  * Starts the server as its own process (for cluster and fail-over tests, and
  * benchmarks): `src/main.ts` through tsx, or with `compiled` the build in
- * `dist/` (`npm run build`), as production runs it.
+ * `dist/` (`npm run build`), as production runs it. With `cwd`, another
+ * checkout's server runs (a benchmark's before/after side by side).
  */
-/** options.cwd: the checkout whose server runs (another build, for a benchmark's side-by-side); this one by default. */
 export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = [], options: { compiled?: boolean; cwd?: string } = {}): Promise<ServerProcess> {
   const entry = options.compiled ? [...PRODUCTION_NODE_FLAGS, 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
