@@ -1,11 +1,10 @@
-import { useDisableIntrospection } from '@envelop/disable-introspection';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import type { GraphQLError, ValidationContext } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import { envelop, useEnvelop, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { maxFieldsRule } from './max-fields.js';
@@ -27,25 +26,26 @@ const report = {
  */
 export function useOperationLimits(config: Config): Plugin {
   const limits = config.limits;
-  const plugins = [
+  // Built once and added by one hook: each plugin's own hook cost a hook call and a rule per request.
+  const rules: ValidationRule[] = [
+    maxDepthRule({ n: limits.maxDepth, ...report }),
+    maxAliasesRule({ n: limits.maxAliases, ...report }),
+    maxDirectivesRule({ n: limits.maxDirectives, ...report }),
+    costLimitRule({ maxCost: limits.maxCost, ...report }),
+    maxFieldsRule(limits.maxFields),
+  ];
+  // What @envelop/disable-introspection adds (its plugin is that one rule); every transport validates through here.
+  if (!config.introspection) rules.push(NoSchemaIntrospectionCustomRule);
+  const plugins: Plugin[] = [
     // While parsing: a huge document is refused before it becomes a huge AST.
     maxTokensPlugin({ n: limits.maxTokens }),
-    maxDepthPlugin({ n: limits.maxDepth, ...report }),
-    maxAliasesPlugin({ n: limits.maxAliases, ...report }),
-    maxDirectivesPlugin({ n: limits.maxDirectives, ...report }),
-    costLimitPlugin({ maxCost: limits.maxCost, ...report }),
-    maxFieldsPlugin(limits.maxFields),
+    {
+      onValidate: ({ addValidationRule }) => {
+        for (const rule of rules) addValidationRule(rule);
+      },
+    },
   ];
-  if (!config.introspection) {
-    plugins.push(
-      useDisableIntrospection(),
-      // "Did you mean ...?" would hand out the schema that introspection no longer does.
-      blockFieldSuggestionsPlugin(),
-    );
-  }
+  // "Did you mean ...?" would hand out the schema that introspection no longer does.
+  if (!config.introspection) plugins.push(blockFieldSuggestionsPlugin());
   return useEnvelop(envelop({ plugins }));
-}
-
-function maxFieldsPlugin(max: number): Plugin {
-  return { onValidate: ({ addValidationRule }) => addValidationRule(maxFieldsRule(max)) };
 }
