@@ -59,7 +59,7 @@ export function useSharedExecution(options: SharedExecutionOptions): Plugin {
   const forget = () => {
     results = null;
   };
-  /** Per parsed document (Yoga's parse cache hands the same object for the same query text): a short id, and whether it selects a per-viewer field. */
+  /** Per parsed document (the document cache hands the same object for the same query text): a short id, and whether it selects a per-viewer field. */
   const documents = new WeakMap<DocumentNode, { id: number; perViewer: boolean }>();
   let documentCount = 0;
 

@@ -32,7 +32,7 @@ interface DocumentArguments {
 }
 
 /**
- * Per parsed document (Yoga's parse cache hands the same object for the same
+ * Per parsed document (the document cache hands the same object for the same
  * query text): walking the AST cost more than the rest of the check.
  */
 const argumentsByDocument = new WeakMap<DocumentNode, DocumentArguments>();

@@ -29,7 +29,7 @@ export interface LiveQueryOptions {
  * query answers once like any other.
  */
 export function useLiveQueries(options: LiveQueryOptions): Plugin {
-  // Per parsed document (Yoga's parse cache hands the same object for the same text): a short id for
+  // Per parsed document (the document cache hands the same object for the same text): a short id for
   // sharing keys, and whether any of its queries carries @live, so every other operation (each
   // mutation, each plain query) costs one map lookup here.
   const documents = new WeakMap<DocumentNode, { id: number; mentionsLive: boolean }>();

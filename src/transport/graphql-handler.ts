@@ -34,6 +34,7 @@ import { schema } from '../schema/index.js';
 import { useEndStreamsOfAbortedRequests } from './aborted-streams.js';
 import { useSseKeepAlive } from './sse-keep-alive.js';
 import { corsPolicy, useCsrfPrevention } from './browser-policy.js';
+import { useDocumentCache } from './document-cache.js';
 import { graphiqlOptions, type DevelopmentAdmin } from './graphiql.js';
 import { useReadinessCheck } from './readiness-check.js';
 import { useTrustedDocuments } from './trusted-documents.js';
@@ -89,6 +90,8 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
     // Read and bounded before Yoga sees the request (readBody, useRequestBodyLimit): Yoga's own
     // limit pipes every body through a web stream, which cost more than the rest of a bare Yoga.
     maxRequestBodySize: false,
+    // useDocumentCache below instead.
+    parserAndValidationCache: false,
     // Multipart bodies stream to the parser, whose limits stop an upload as it arrives (limits/multipart.ts).
     fetchAPI: fetchApiWithUploadLimits(config.attachments, config.limits.maxBodyBytes),
     graphiql: graphiqlOptions(config, developmentAdmin),
@@ -163,6 +166,8 @@ export function createGraphQLHandler({ config, services, viewerFromToken, connec
       useRequestBodyLimit(config.limits.maxBodyBytes, multipartBodyLimit(config.attachments, config.limits.maxBodyBytes)),
       useUploadLimits(config.attachments),
       useReadinessCheck({ endpoint: '/ready', check: ready }),
+      // After every plugin that adds a validation rule (document-cache.ts says why it replaces Yoga's).
+      useDocumentCache(),
     ],
   });
 }
