@@ -70,7 +70,7 @@
 import { execSync } from 'node:child_process';
 import { MeDocument } from '../test/generated/graphql.js';
 import { httpData } from '../test/support/clients.js';
-import { backendEnv, startServerProcess, token } from '../test/support/server.js';
+import { asProduction, backendEnv, startServerProcess, token } from '../test/support/server.js';
 import { fetchMutations, httpMutations, wsMutations } from './lib/mutations.js';
 import { userTokens, type Bench } from './fanout/bench.js';
 import { chatRows } from './fanout/chat.js';
@@ -104,7 +104,7 @@ if (!values.tsx) execSync('npm run build --silent', { stdio: 'inherit' });
 const { env, cleanup } = await backendEnv(backend);
 const server = await startServerProcess(
   // SEND_MESSAGE_LIMIT: each chat agent sends ⌈events / agents⌉ messages, far above sendMessage's 30 per 10 s.
-  { ...env, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_USER: String(N + 10), SHARED_EXECUTION: String(SHARED), SEND_MESSAGE_LIMIT: '1000000' },
+  asProduction({ ...env, LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_USER: String(N + 10), SHARED_EXECUTION: String(SHARED), SEND_MESSAGE_LIMIT: '1000000' }),
   [
     // The idle scenario reads the heap after a full GC, and --profile the CPU profile, through the inspector, on loopback.
     ...(scenarios.includes('idle') || values.profile ? ['--inspect=127.0.0.1:0'] : []),

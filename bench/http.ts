@@ -22,7 +22,7 @@ import { execSync, fork, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { backendEnv, startServerProcess, token } from '../test/support/server.js';
+import { asProduction, backendEnv, startServerProcess, token } from '../test/support/server.js';
 import { inspectorUrlIn, startCpuProfile } from './lib/inspector.js';
 import { percentiles, processUsage } from './lib/proc.js';
 
@@ -185,8 +185,8 @@ async function baseline(which: 'plain' | 'yoga'): Promise<Target> {
 const kinds = values.kinds ? KINDS.filter((kind) => values.kinds!.split(',').some((name) => kind.name.startsWith(name.trim()))) : KINDS;
 if (!values.tsx) execSync('npm run build --silent', { stdio: 'inherit' });
 const { env, cleanup } = await backendEnv(backend);
-// LOG_LEVEL info: the default, as production runs it.
-const server = await startServerProcess({ ...env, LOG_LEVEL: 'info' }, values.profile ? ['--inspect=127.0.0.1:0'] : [], { compiled: !values.tsx });
+// As production runs it; LOG_LEVEL info is its default.
+const server = await startServerProcess(asProduction({ ...env, LOG_LEVEL: 'info' }), values.profile ? ['--inspect=127.0.0.1:0'] : [], { compiled: !values.tsx });
 const targets: Target[] = [
   await baseline('plain'),
   await baseline('yoga'),
@@ -195,7 +195,7 @@ const targets: Target[] = [
 if (values.against) {
   // Its own database and key prefix, so the two servers' rows and relays do not meet.
   const other = await backendEnv(backend);
-  const against = await startServerProcess({ ...other.env, LOG_LEVEL: 'info' }, [], { compiled: true, cwd: values.against });
+  const against = await startServerProcess(asProduction({ ...other.env, LOG_LEVEL: 'info' }), [], { compiled: true, cwd: values.against });
   targets.push({
     name: `build at ${values.against}`,
     pid: against.child.pid!,

@@ -48,7 +48,7 @@ import {
   type OrderStatus,
 } from '../test/generated/graphql.js';
 import { httpData, wsConnect, type WsConnection } from '../test/support/clients.js';
-import { backendEnv, BACKENDS, POSTGRES_ADMIN_URL, startServerProcess, token, type BackendName } from '../test/support/server.js';
+import { asProduction, backendEnv, BACKENDS, POSTGRES_ADMIN_URL, startServerProcess, token, type BackendName } from '../test/support/server.js';
 import { percentiles } from './lib/proc.js';
 import { runWriters, writersTable, type WritersStep } from './lib/writers.js';
 
@@ -177,7 +177,7 @@ if (scenarios.length === 0 && !runWritersScenario) throw new Error(`unknown scen
 async function measure(backend: BackendName, scenario: Scenario) {
   const { env, cleanup } = await backendEnv(backend);
   // Sequential chat round trips would trip the 30-per-10-s limit; latency, not the limiter, is measured here.
-  const server = await startServerProcess({ ...env, LOG_LEVEL: 'warn', SEND_MESSAGE_LIMIT: '1000000' }, [], { compiled: true });
+  const server = await startServerProcess(asProduction({ ...env, LOG_LEVEL: 'warn', SEND_MESSAGE_LIMIT: '1000000' }), [], { compiled: true });
   const sockets: WsConnection[] = [];
   try {
     const roundTrip = await scenario.prepare(server.url, sockets);

@@ -19,7 +19,7 @@ import { MeDocument } from '../test/generated/graphql.js';
 import { httpData } from '../test/support/clients.js';
 import { deferred } from '../test/support/deferred.js';
 import { sample, scrape } from '../test/support/metrics.js';
-import { backendEnv, startServerProcess, token } from '../test/support/server.js';
+import { asProduction, backendEnv, startServerProcess, token } from '../test/support/server.js';
 import { percentiles, processUsage } from './lib/proc.js';
 
 const { values } = parseArgs({
@@ -44,7 +44,7 @@ type Result = { data?: { adminDashboard?: { ordersToday: number }; order?: { las
 async function main(): Promise<void> {
   execSync('npm run build --silent', { stdio: 'inherit' });
   const { env, cleanup } = await backendEnv('postgres+redis');
-  const server = await startServerProcess({ ...env, NODE_ENV: 'production', LIVE_THROTTLE_MIN_MS: values.throttle!, MAX_CONNECTIONS_PER_USER: '100000' }, [], { compiled: true });
+  const server = await startServerProcess(asProduction({ ...env, LIVE_THROTTLE_MIN_MS: values.throttle!, MAX_CONNECTIONS_PER_USER: '100000' }), [], { compiled: true });
   const db = new pg.Pool({ connectionString: env['DATABASE_URL'], max: 4 });
   const clients: Client[] = [];
   try {
