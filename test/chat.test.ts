@@ -19,7 +19,7 @@ import {
 import { errorCode, httpData, httpRequest, wsConnect, type Subscription, type WsConnection } from './support/clients.js';
 import { eventually } from './support/deferred.js';
 import { BACKENDS, startTestServer, token, type TestServer } from './support/server.js';
-import { newPeople, openDirect, type Person } from './support/world.js';
+import { newPeople, openDirect, person, type Person } from './support/world.js';
 
 /** Short, so lapses are awaited as events within a test, never as 5 s sleeps. */
 const TYPING_LAPSE_MS = 1000;
@@ -260,6 +260,32 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
         .conversation!;
       expect(page2.messages.edges.map((edge) => edge.node.body)).toEqual(['probe']);
       expect(page2.messages.pageInfo.hasNextPage).toBe(false);
+    });
+
+    it('shows each message with its sender as named now, in the answer, live and in a replay', async () => {
+      const ann = await people.customer();
+      const bob = await people.customer();
+      const conversationId = await direct(ann, bob);
+      const bobSocket = ws(bob);
+      const probe = await send(ann, conversationId, 'probe');
+      const live = bobSocket.subscribe(MessageAddedDocument, { conversationId, since: probe.id });
+
+      const first = await send(ann, conversationId, 'As Ann');
+      expect(first.sender).toEqual({ id: ann.id, displayName: ann.name });
+      expect((await live.next()).messageAdded.sender).toEqual({ id: ann.id, displayName: ann.name });
+
+      // A new token with another name renames her (provisioning), so does a plain SQL update.
+      const renamed = await person(t, ann.id, 'customer', { name: 'Ann Renamed' });
+      const second = await send(renamed, conversationId, 'Renamed');
+      expect(second.sender).toEqual({ id: ann.id, displayName: 'Ann Renamed' });
+      expect((await live.next()).messageAdded.sender).toEqual({ id: ann.id, displayName: 'Ann Renamed' });
+      await t.sql(`update users set display_name = 'Ann By SQL' where id = $1`, [ann.id]);
+      const third = await send(renamed, conversationId, 'After SQL');
+      expect(third.sender.displayName).toBe('Ann By SQL');
+      expect((await live.next()).messageAdded.sender.displayName).toBe('Ann By SQL');
+      const replay = bobSocket.subscribe(MessageAddedDocument, { conversationId, since: probe.id });
+      const replayed = await replay.take(3);
+      expect(replayed.map((event) => event.messageAdded.sender.displayName)).toEqual(['Ann By SQL', 'Ann By SQL', 'Ann By SQL']);
     });
 
     it('creates a MESSAGE notification for the other participants only, honouring their preference', async () => {

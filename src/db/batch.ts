@@ -16,7 +16,15 @@ export interface BatchLoaderOptions {
   cacheSize?: number;
 }
 
-export type BatchLoader<K, V> = (key: K) => Promise<V | undefined>;
+export interface BatchLoader<K, V> {
+  (key: K): Promise<V | undefined>;
+  /**
+   * A value read in this turn with another row (a message's sender with the
+   * message): calls for the rest of the turn get it without a query of their own.
+   * Kept past the turn only where the loader keeps values anyway (cacheSize).
+   */
+  prime(key: K, value: V): void;
+}
 
 /**
  * Loads by key, collecting the keys asked for until the next turn of the
@@ -48,15 +56,29 @@ export function createBatchLoader<K, V>(load: (keys: K[]) => Promise<Map<K, V>>,
     return open;
   }
 
-  return async (key) => {
-    const cached = cache.get(key);
-    if (cached !== undefined) return cached;
+  let primed: Map<K, V> | null = null;
+  function prime(key: K, value: V): void {
+    remember(key, value);
+    if (!primed) {
+      const thisTurn = new Map<K, V>();
+      primed = thisTurn;
+      setImmediate(() => {
+        if (primed === thisTurn) primed = null;
+      });
+    }
+    primed.set(key, value);
+  }
+
+  const get = async (key: K): Promise<V | undefined> => {
+    const known = cache.get(key) ?? primed?.get(key);
+    if (known !== undefined) return known;
     const batch = currentBatch();
     batch.keys.add(key);
     const value = (await batch.result).get(key);
     if (value !== undefined) remember(key, value);
     return value;
   };
+  return Object.assign(get, { prime });
 }
 
 /**

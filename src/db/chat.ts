@@ -146,29 +146,68 @@ export interface NewMessage {
 /**
  * Inserts the message and its attachments in one transaction; the triggers
  * emit message.created, advance the sender's read state and notify the
- * others. Undefined when the sender's clientMessageId was taken meanwhile
+ * others. Answers the message with its sender's row, read by the same
+ * statement. Undefined when the sender's clientMessageId was taken meanwhile
  * (a concurrent retry won).
  */
-export async function insertMessage(db: Db, message: NewMessage): Promise<MessageRow | undefined> {
+export async function insertMessage(db: Db, message: NewMessage): Promise<MessageWithSender | undefined> {
   const insert = async (trx: Db) => {
     const row = await trx
-      .insertInto('messages')
-      .values({
-        conversation_id: message.conversationId,
-        sender_id: message.senderId,
-        body: message.body,
-        reply_to_id: message.replyToId,
-        client_message_id: message.clientMessageId,
-        mention_user_ids: [...message.mentionUserIds],
-      })
-      .onConflict((oc) => oc.columns(['sender_id', 'client_message_id']).doNothing())
-      .returningAll()
+      .with('m', (q) =>
+        q
+          .insertInto('messages')
+          .values({
+            conversation_id: message.conversationId,
+            sender_id: message.senderId,
+            body: message.body,
+            reply_to_id: message.replyToId,
+            client_message_id: message.clientMessageId,
+            mention_user_ids: [...message.mentionUserIds],
+          })
+          .onConflict((oc) => oc.columns(['sender_id', 'client_message_id']).doNothing())
+          .returningAll(),
+      )
+      .selectFrom('m')
+      .innerJoin('users as u', 'u.id', 'm.sender_id')
+      .selectAll('m')
+      .select(SENDER_COLUMNS)
       .executeTakeFirst();
-    if (row) await insertAttachments(trx, row.id, message.attachments);
-    return row;
+    if (!row) return undefined;
+    const inserted = splitSender(row);
+    await insertAttachments(trx, inserted.message.id, message.attachments);
+    return inserted;
   };
   // Without files the insert is one statement: its own transaction, no BEGIN/COMMIT round trips.
   return message.attachments.length === 0 ? insert(db) : db.transaction().execute(insert);
+}
+
+/** A message and its sender's row, read in one statement (the sender is what every message's answer shows). */
+export interface MessageWithSender {
+  message: MessageRow;
+  sender: UserRow;
+}
+
+/** The sender's columns beside a message's (`u` joined on `sender_id`), split off again by splitSender. */
+const SENDER_COLUMNS = [
+  'u.role as sender_role',
+  'u.display_name as sender_display_name',
+  'u.partner_id as sender_partner_id',
+  'u.created_at as sender_created_at',
+  'u.updated_at as sender_updated_at',
+] as const;
+
+type WithSenderColumns = MessageRow & {
+  sender_role: UserRow['role'];
+  sender_display_name: string;
+  sender_partner_id: string | null;
+  sender_created_at: Date;
+  sender_updated_at: Date;
+};
+
+function splitSender(row: WithSenderColumns): MessageWithSender {
+  const { sender_role, sender_display_name, sender_partner_id, sender_created_at, sender_updated_at, ...message } = row;
+  const sender = { id: message.sender_id, role: sender_role, display_name: sender_display_name, partner_id: sender_partner_id, created_at: sender_created_at, updated_at: sender_updated_at };
+  return { message, sender };
 }
 
 /** Messages from others after the user's last read one. */
@@ -247,15 +286,35 @@ export interface ChatLoaders {
 }
 
 /** The process-wide loaders of one database. */
-export const chatLoaders = perDatabase(
-  (db): ChatLoaders => ({
-    message: createBatchLoader(
-      async (ids) => new Map((await db.selectFrom('messages').selectAll().where(isAnyOf('id', ids, 'bigint')).execute()).map((row) => [row.id, row])),
-      { cacheSize: 1000 },
-    ),
-    user: userLoader(db),
+export const chatLoaders = perDatabase((db): ChatLoaders => {
+  const user = userLoader(db);
+  return {
+    message: createBatchLoader((ids) => messagesWithSenders(db, ids, user), { cacheSize: 1000 }),
+    user,
     conversation: createBatchLoader(
       async (ids) => new Map((await db.selectFrom('conversations').selectAll().where(isAnyOf('id', ids, 'bigint')).execute()).map((row) => [row.id, row])),
     ),
-  }),
-);
+  };
+});
+
+/**
+ * Messages by id, each with its sender's row from the same query, handed to
+ * the user loader for this turn: a delivered message's `sender` was a query
+ * of its own one turn later, a second round trip for every new message.
+ */
+async function messagesWithSenders(db: Db, ids: string[], users: BatchLoader<string, UserRow>): Promise<Map<string, MessageRow>> {
+  const rows = await db
+    .selectFrom('messages as m')
+    .innerJoin('users as u', 'u.id', 'm.sender_id')
+    .selectAll('m')
+    .select(SENDER_COLUMNS)
+    .where(isAnyOf('m.id', ids, 'bigint'))
+    .execute();
+  const messages = new Map<string, MessageRow>();
+  for (const row of rows) {
+    const { message, sender } = splitSender(row);
+    users.prime(sender.id, sender);
+    messages.set(message.id, message);
+  }
+  return messages;
+}

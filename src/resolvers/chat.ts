@@ -9,6 +9,7 @@ import {
   findMessageByClientId,
   findOrderParties,
   insertMessage,
+  type MessageWithSender,
   listConversations,
   listMemberIds,
   listMessagesAfter,
@@ -159,15 +160,15 @@ builder.mutationFields((t) => ({
       const waitMs = await rateLimiter.hit(sendLimit(config), viewer.id);
       if (waitMs !== null) throw rateLimited(waitMs);
 
-      let message: MessageRow | undefined;
+      let inserted: MessageWithSender | undefined;
       try {
-        message = await insertMessage(db, { conversationId, senderId: viewer.id, body, replyToId, clientMessageId, mentionUserIds, attachments });
+        inserted = await insertMessage(db, { conversationId, senderId: viewer.id, body, replyToId, clientMessageId, mentionUserIds, attachments });
       } catch (error) {
         // The trigger refuses senders who lost access meanwhile (a partner unassigned since the check).
         await writable(context, conversationId);
         throw error;
       }
-      if (!message) {
+      if (!inserted) {
         // A concurrent request with the same clientMessageId won the insert.
         const first = await findMessageByClientId(db, viewer.id, clientMessageId!);
         if (!first) throw new Error(`message with clientMessageId ${clientMessageId} vanished`);
@@ -175,7 +176,9 @@ builder.mutationFields((t) => ({
       }
       // Sending ends the sender's typing; streams that did not show them typing drop this.
       await pubsub.publish('chat.typing', conversationId, typingSignal(context, viewer, conversationId, false));
-      return message;
+      // The answer shows its sender, whose row came with the insert.
+      chatLoaders(db).user.prime(inserted.sender.id, inserted.sender);
+      return inserted.message;
     },
   }),
   markConversationRead: t.field({
