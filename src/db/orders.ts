@@ -66,7 +66,8 @@ export async function lockOrder(trx: Transaction<Database>, id: string): Promise
  * the events, the notification and any earnings.
  */
 export async function setOrderStatus(trx: Transaction<Database>, id: string, status: OrderStatusName, note: string | null): Promise<OrderRow> {
-  await sql`select set_config('orders.status_note', ${note ?? ''}, true)`.execute(trx);
+  // A setting made for one transaction ends with it: without a note there is nothing to reset (one round trip less).
+  if (note !== null) await sql`select set_config('orders.status_note', ${note}, true)`.execute(trx);
   return trx.updateTable('orders').set({ status }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
