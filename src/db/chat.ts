@@ -196,13 +196,8 @@ const SENDER_COLUMNS = [
   'u.updated_at as sender_updated_at',
 ] as const;
 
-type WithSenderColumns = MessageRow & {
-  sender_role: UserRow['role'];
-  sender_display_name: string;
-  sender_partner_id: string | null;
-  sender_created_at: Date;
-  sender_updated_at: Date;
-};
+/** A message row with SENDER_COLUMNS: every user column but the id (that is `sender_id`), prefixed. */
+type WithSenderColumns = MessageRow & { [K in Exclude<keyof UserRow, 'id'> as `sender_${K}`]: UserRow[K] };
 
 function splitSender(row: WithSenderColumns): MessageWithSender {
   const { sender_role, sender_display_name, sender_partner_id, sender_created_at, sender_updated_at, ...message } = row;

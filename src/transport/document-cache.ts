@@ -1,7 +1,7 @@
 import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
-/** Documents (and parse errors) kept, at most; the same bound as Yoga's own cache. */
+/** Documents and parse errors kept, together at most; the same bound as Yoga's own cache. */
 const MAX_DOCUMENTS = 1024;
 /** Characters of document text kept, at most: a count alone would let large documents pin a lot of memory. */
 const MAX_DOCUMENT_CHARS = 16 * 1024 * 1024;
@@ -18,8 +18,8 @@ const MAX_RULE_SETS = 16;
  * Must come after every plugin that adds a validation rule.
  */
 export function useDocumentCache(): Plugin {
-  const documents = new BoundedCache<DocumentNode>(MAX_DOCUMENTS, MAX_DOCUMENT_CHARS);
-  const parseErrors = new BoundedCache<Error>(MAX_DOCUMENTS, MAX_DOCUMENT_CHARS);
+  // A text parses to the same document, or fails with the same error, every time.
+  const parsed = new BoundedCache<DocumentNode | Error>(MAX_DOCUMENTS, MAX_DOCUMENT_CHARS);
   const ruleSets: RuleSet[] = [];
 
   function resultsOf(schema: GraphQLSchema, rules: readonly ValidationRule[] | undefined): RuleSet['results'] | null {
@@ -33,13 +33,11 @@ export function useDocumentCache(): Plugin {
   return {
     onParse({ params, setParsedDocument }) {
       const text = params.source.toString();
-      const document = documents.get(text);
-      if (document) return setParsedDocument(document);
-      const error = parseErrors.get(text);
-      if (error) throw error;
+      const known = parsed.get(text);
+      if (known instanceof Error) throw known;
+      if (known) return setParsedDocument(known);
       return ({ result }) => {
-        if (result instanceof Error) parseErrors.set(text, result);
-        else if (result) documents.set(text, result);
+        if (result) parsed.set(text, result);
       };
     },
     onValidate({ params: { schema, documentAST, rules }, setResult }) {
