@@ -95,6 +95,30 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
     expect(ids[0]! < ids[1]! && ids[1]! < ids[2]!).toBe(true);
   });
 
+  it('delivers a lower id that commits after many later ones were taken, one take each (the relay scans above a floor)', async () => {
+    await person(a, 'floor-x', 'customer');
+    const y = (await person(a, 'floor-y', 'customer')).token;
+    const xEvents = ws(b.url, admin).subscribe(ActivityAddedDocument, { topic: 'notification.created' });
+    const yStream = ws(a.url, y).subscribe(NotificationAddedDocument, {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const held = await connection();
+    const other = await connection();
+    await held.query('begin');
+    const [early] = (await held.query<{ id: string }>(`insert into notifications (user_id, title) values ('floor-x', 'held open') returning id::text`)).rows;
+    // Each one delivered before the next is written: every one its own take, each vouching for the ids up to its own.
+    for (let i = 0; i < 12; i += 1) {
+      await other.query(`insert into notifications (user_id, title) values ('floor-y', $1)`, [`later ${i}`]);
+      expect((await yStream.next()).notificationAdded.title).toBe(`later ${i}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300)); // idle polls of the relay too
+    await held.query('commit');
+    await other.query(`insert into notifications (user_id, title) values ('floor-y', 'after the commit')`);
+    const ids = (await xEvents.take(14)).map((event) => (event.activityAdded.data as { notificationId: string }).notificationId);
+    expect(ids).toContain(early!.id);
+    expect(ids.indexOf(early!.id)).toBe(12);
+    expect((await yStream.next()).notificationAdded.title).toBe('after the commit');
+  });
+
   it("does not hold back another user's sendNotification sent at the same moment as a busy user's (they may share a statement)", async () => {
     await person(a, 'busy-x', 'customer');
     await person(a, 'free-y', 'customer');

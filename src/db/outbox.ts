@@ -29,17 +29,44 @@ export async function readOutboxAfter(db: Db, afterPosition: string, limit: numb
   return rows.map((row) => asEvent({ ...row, position: row.position! }));
 }
 
+/** What a take knew of the transactions around it (outbox_take_positions_after in the migrations says what each is). */
+export interface TakeHorizon {
+  oldestRunning: bigint;
+  newestId: bigint | null;
+  taker: bigint | null;
+}
+
+interface TakenRow extends Partial<PositionedRow> {
+  oldest_running: string | null;
+  newest_id: string | null;
+  taker: string | null;
+}
+
 /**
- * Gives up to `limit` committed rows without a position the next positions, in
- * id order, and returns them in that order. The relay leader's job, on the
- * session that holds its leadership: one caller at a time.
+ * Gives up to `limit` committed rows with an id above `afterId` and without a
+ * position the next positions, in id order, and returns them in that order
+ * with the take's horizon. The relay leader's job, on the session that holds
+ * its leadership: one caller at a time.
  */
-export async function takeOutboxPositions(session: DbSession, limit: number): Promise<OutboxEvent<unknown>[]> {
-  const rows = await session.query<PositionedRow>(
-    'select position::text as position, topic, payload, created_at from outbox_take_positions($1) order by outbox_take_positions.position',
-    [limit],
+export async function takeOutboxPositions(
+  session: DbSession,
+  afterId: string,
+  limit: number,
+): Promise<{ events: OutboxEvent<unknown>[]; horizon: TakeHorizon }> {
+  const rows = await session.query<TakenRow>(
+    `select position::text as position, topic, payload, created_at, oldest_running::text, newest_id::text, taker::text
+     from outbox_take_positions_after($1, $2) order by outbox_take_positions_after.position`,
+    [afterId, limit],
   );
-  return rows.map(asEvent);
+  // Ordered by position, the horizon's row (no position) comes last.
+  const last = rows.pop();
+  if (!last || last.oldest_running === null) throw new Error('outbox_take_positions_after gave no horizon');
+  const horizon = {
+    oldestRunning: BigInt(last.oldest_running),
+    newestId: last.newest_id === null ? null : BigInt(last.newest_id),
+    taker: last.taker === null ? null : BigInt(last.taker),
+  };
+  return { events: rows.map((row) => asEvent(row as PositionedRow)), horizon };
 }
 
 /** The newest position handed out, '0' before the first. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DatabaseHandle, Db, DbSession } from '../db/client.js';
 import type { PubSub } from './index.js';
 import { lastOutboxPosition, pruneOutbox, readOutboxAfter, takeOutboxPositions } from '../db/outbox.js';
+import { RelayFloor } from './relay-floor.js';
 import type { OutboxEvent } from './topics.js';
 
 /** Any fixed number; the relay leader of a cluster is whoever holds this session lock. */
@@ -69,12 +70,14 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
   /** Set while the PubSub refuses publishes: wake-ups then wait for the next poll instead of hammering it. */
   let pubsubDown = false;
   let loop: Promise<void> = Promise.resolve();
+  const floor = new RelayFloor();
   const waits = createLoopWaits(pollMs, () => !pubsubDown && leader);
   const prune = createPruner(database.db, retentionHours, log);
 
   const loseSession = (why: string) => {
     if (leader) log.warn({ why }, 'relay lost leadership');
     leader = false;
+    floor.reset();
     const old = session;
     session = null;
     void old?.close();
@@ -97,6 +100,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     lastPublishedPosition = state?.position ?? '0';
     savedPosition = lastPublishedPosition;
     positionedUpTo = await lastOutboxPosition(current);
+    floor.reset();
     leader = true;
     log.info({ lastPublishedPosition, positionedUpTo }, 'relay is the leader');
   }
@@ -107,9 +111,10 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
       const left = await readOutboxAfter(database.db, lastPublishedPosition, BATCH_SIZE);
       if (left.length > 0) return left;
     }
-    const taken = await takeOutboxPositions(current, BATCH_SIZE);
-    if (taken.length > 0) positionedUpTo = taken[taken.length - 1]!.id;
-    return taken;
+    const { events, horizon } = await takeOutboxPositions(current, floor.afterId, BATCH_SIZE);
+    floor.observe(horizon, events.length < BATCH_SIZE);
+    if (events.length > 0) positionedUpTo = events[events.length - 1]!.id;
+    return events;
   }
 
   async function publishPending(current: DbSession): Promise<void> {
