@@ -114,7 +114,6 @@ describe('concurrent event writers on a cluster of two processes (PostgreSQL + R
     await held.query('commit');
     await other.query(`insert into notifications (user_id, title) values ('floor-y', 'after the commit')`);
     const ids = (await xEvents.take(14)).map((event) => (event.activityAdded.data as { notificationId: string }).notificationId);
-    expect(ids).toContain(early!.id);
     expect(ids.indexOf(early!.id)).toBe(12);
     expect((await yStream.next()).notificationAdded.title).toBe('after the commit');
   });

@@ -77,7 +77,6 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
   const loseSession = (why: string) => {
     if (leader) log.warn({ why }, 'relay lost leadership');
     leader = false;
-    floor.reset();
     const old = session;
     session = null;
     void old?.close();
@@ -100,6 +99,7 @@ export function createRelay({ database, pubsub, log, pollMs, retentionHours, onP
     lastPublishedPosition = state?.position ?? '0';
     savedPosition = lastPublishedPosition;
     positionedUpTo = await lastOutboxPosition(current);
+    // Every leadership begins here, and the floor vouched for by the last one's takes is not this session's.
     floor.reset();
     leader = true;
     log.info({ lastPublishedPosition, positionedUpTo }, 'relay is the leader');
