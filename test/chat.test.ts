@@ -307,6 +307,27 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       expect(await count('select count(*)::int as count from messages where conversation_id = $1', [conversationId])).toBe(2);
     });
 
+    it("notifies an order conversation's other members: the customer, the partner's users and the admins who joined", async () => {
+      const customer = await people.customer();
+      const fixer1 = await people.partner({ partnerId: 'notified-fixers' });
+      const fixer2 = await people.partner({ partnerId: 'notified-fixers' });
+      const bystander = await people.customer();
+      const orderId = await newOrder(customer, 'notified-fixers');
+      const conversationId = (await httpData(t.url, OrderConversationDocument, { orderId }, customer.token)).orderConversation.id;
+      const notified = async (messageId: string) =>
+        (
+          await t.sql<{ user_id: string }>(`select user_id from notifications where kind = 'MESSAGE' and data ->> 'messageId' = $1 order by user_id`, [messageId])
+        ).map((row) => row.user_id);
+
+      const fromCustomer = await send(customer, conversationId, 'Is it fixed?');
+      expect(await notified(fromCustomer.id)).toEqual([fixer1.id, fixer2.id].sort());
+      const fromAdmin = await send(admin, conversationId, 'Support here');
+      expect(await notified(fromAdmin.id)).toEqual([customer.id, fixer1.id, fixer2.id].sort());
+      const fromFixer = await send(fixer1, conversationId, 'Tomorrow');
+      expect(await notified(fromFixer.id)).toEqual([admin.id, customer.id, fixer2.id].sort());
+      expect(await count(`select count(*)::int as count from notifications where user_id = $1`, [bystander.id])).toBe(0);
+    });
+
     it('answers a retry with the first message and publishes nothing new', async () => {
       const ann = await people.customer();
       const bob = await people.customer();
