@@ -17,8 +17,13 @@ const PRUNE_EVERY_MS = 60_000;
 const PROGRESS_SAVE_MS = 200;
 /** How often a follower tries to take over: a dead leader's events wait at most this long (plus its session's end). */
 const FOLLOWER_POLL_MS = 500;
-/** How long a woken leader waits for more commits before it positions: latency it adds, against a statement per mutation. */
-const WAKE_GATHER_MS = 2;
+/**
+ * How long a woken leader waits for more commits before it positions: latency it adds, against a
+ * statement per mutation. Each take is also a PubSub message and a delivery read per process, so at
+ * a moderate rate this batches the whole path: per-user at 1,000/s, 6 ms cost the server 0.50-0.53 ms
+ * of CPU per event against 0.59-0.62 with 2 ms, delivery p50 8 against 5 ms, p99 no worse.
+ */
+const WAKE_GATHER_MS = 6;
 /**
  * The longest an idle leader waits between polls. A poll is a statement (in the embedded database a
  * few hundred microseconds of this process's CPU): at RELAY_POLL_MS all day an idle laptop server
