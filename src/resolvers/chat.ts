@@ -140,7 +140,11 @@ builder.mutationFields((t) => ({
       const replyToId = optionalId(input.replyToId, 'input.replyToId');
       const clientMessageId = optional(input.clientMessageId, (key) => boundedText(key, 'input.clientMessageId', { min: 1, max: CLIENT_MESSAGE_ID_MAX }));
       const mentionUserIds = mentionedIds(input.mentionUserIds);
-      await writable(context, conversationId);
+      // The insert's trigger checks the sender's access in the insert's own transaction. A check
+      // before it is needed where something is looked up or counted first: a retry, a reply, mentions,
+      // files. A plain message goes straight to the rate limit and the insert (a refusal is named below).
+      const plain = clientMessageId === null && replyToId === null && mentionUserIds.length === 0 && uploads.length === 0;
+      if (!plain) await writable(context, conversationId);
 
       const retried = (first: MessageRow): MessageRow => {
         if (first.conversation_id !== conversationId) throw badInput('input.clientMessageId', 'was already used for a message in another conversation');
@@ -164,7 +168,8 @@ builder.mutationFields((t) => ({
       try {
         inserted = await insertMessage(db, { conversationId, senderId: viewer.id, body, replyToId, clientMessageId, mentionUserIds, attachments });
       } catch (error) {
-        // The trigger refuses senders who lost access meanwhile (a partner unassigned since the check).
+        // The trigger refuses senders without access (a plain message was not checked before, or the
+        // sender lost access since: a partner unassigned); the check names the refusal.
         await writable(context, conversationId);
         throw error;
       }
