@@ -141,8 +141,9 @@ builder.mutationFields((t) => ({
       const clientMessageId = optional(input.clientMessageId, (key) => boundedText(key, 'input.clientMessageId', { min: 1, max: CLIENT_MESSAGE_ID_MAX }));
       const mentionUserIds = mentionedIds(input.mentionUserIds);
       // The insert's trigger checks the sender's access in the insert's own transaction. A check
-      // before it is needed where something is looked up or counted first: a retry, a reply, mentions,
-      // files. A plain message goes straight to the rate limit and the insert (a refusal is named below).
+      // before it is needed where something of the conversation is looked up first (a retry's key, a
+      // reply, mentions) or files are taken; a plain message goes to the rate limit and the insert, and
+      // a refusal is named below.
       const plain = clientMessageId === null && replyToId === null && mentionUserIds.length === 0 && uploads.length === 0;
       if (!plain) await writable(context, conversationId);
 
