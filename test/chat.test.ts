@@ -530,6 +530,33 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       await send(bob, conversationId, 'my turn');
     });
 
+    it('does not count messages refused for access, nor, after its first refusal, those of a partner that left the order', async () => {
+      const ann = await people.customer();
+      const bob = await people.customer();
+      const eve = await people.customer();
+      const conversationId = await direct(ann, bob);
+      for (let i = 0; i < 31; i += 1) {
+        expect(errorCode(await httpRequest(t.url, SendMessageDocument, { input: { conversationId, body: `no ${i}` } }, eve.token))).toBe('NOT_FOUND');
+      }
+      const evesOwn = await direct(eve, bob);
+      await send(eve, evesOwn, 'still allowed');
+
+      const customer = await people.customer();
+      const fixer = await people.partner({ partnerId: 'limit-leavers' });
+      const orderId = await newOrder(customer, 'limit-leavers');
+      const orderConversation = (await httpData(t.url, OrderConversationDocument, { orderId }, customer.token)).orderConversation.id;
+      await send(fixer, orderConversation, 'on my way');
+      await t.sql('update orders set partner_id = null where id = $1', [orderId]);
+      // Its check passed a moment ago; the insert's trigger refuses it now, and it is named.
+      expect(errorCode(await httpRequest(t.url, SendMessageDocument, { input: { conversationId: orderConversation, body: 'still here?' } }, fixer.token))).toBe('NOT_FOUND');
+      for (let i = 0; i < 30; i += 1) {
+        expect(errorCode(await httpRequest(t.url, SendMessageDocument, { input: { conversationId: orderConversation, body: `gone ${i}` } }, fixer.token))).toBe('NOT_FOUND');
+      }
+      expect(await count('select count(*)::int as count from messages where conversation_id = $1', [orderConversation])).toBeGreaterThan(0);
+      const fixersOwn = await direct(fixer, customer);
+      await send(fixer, fixersOwn, 'elsewhere I still write');
+    });
+
     it('allows 5 typing signals per second per user', async () => {
       const ann = await people.customer();
       const bob = await people.customer();

@@ -26,7 +26,7 @@ import type { RateLimit } from '../limits/rate-limiter.js';
 import { builder } from '../schema/builder.js';
 import { Conversation, ConversationConnection, Message, SendMessageInput, TypingEvent } from '../schema/chat.js';
 import { partiesOf, takesPartInOrder } from '../schema/order-access.js';
-import { assertStillInOrder, isOrderChange, readable, revocationChannel, writable, type OrderChange } from './conversation-access.js';
+import { assertStillInOrder, isOrderChange, readable, revocationChannel, writable, writableForInsert, forgetPassedCheck, type OrderChange } from './conversation-access.js';
 import { loadPage, pageArgs } from '../schema/pagination.js';
 import { boundedText, optional, optionalId, rowId } from '../input/arguments.js';
 import { replayThenLive } from '../streams/replay.js';
@@ -140,12 +140,12 @@ builder.mutationFields((t) => ({
       const replyToId = optionalId(input.replyToId, 'input.replyToId');
       const clientMessageId = optional(input.clientMessageId, (key) => boundedText(key, 'input.clientMessageId', { min: 1, max: CLIENT_MESSAGE_ID_MAX }));
       const mentionUserIds = mentionedIds(input.mentionUserIds);
-      // The insert's trigger checks the sender's access in the insert's own transaction. A check
-      // before it is needed where something of the conversation is looked up first (a retry's key, a
-      // reply, mentions) or files are taken; a plain message goes to the rate limit and the insert, and
-      // a refusal is named below.
+      // The insert's trigger checks the sender's access in the insert's own transaction. Where
+      // something of the conversation is looked up first (a retry's key, a reply, mentions) or files
+      // are taken, the check runs every time; for a plain message a recent pass of this sender stands
+      // in for it (a refusal by the trigger is named below).
       const plain = clientMessageId === null && replyToId === null && mentionUserIds.length === 0 && uploads.length === 0;
-      if (!plain) await writable(context, conversationId);
+      await (plain ? writableForInsert(context, conversationId) : writable(context, conversationId));
 
       const retried = (first: MessageRow): MessageRow => {
         if (first.conversation_id !== conversationId) throw badInput('input.clientMessageId', 'was already used for a message in another conversation');
@@ -169,8 +169,9 @@ builder.mutationFields((t) => ({
       try {
         inserted = await insertMessage(db, { conversationId, senderId: viewer.id, body, replyToId, clientMessageId, mentionUserIds, attachments });
       } catch (error) {
-        // The trigger refuses senders without access (a plain message was not checked before, or the
-        // sender lost access since: a partner unassigned); the check names the refusal.
+        // The trigger refuses senders who lost access since their check passed (a partner
+        // unassigned); the check names the refusal.
+        forgetPassedCheck(context, conversationId);
         await writable(context, conversationId);
         throw error;
       }

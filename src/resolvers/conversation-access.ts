@@ -1,5 +1,6 @@
 import type { Viewer } from '../auth/viewer.js';
 import { viewerOf, type Context } from '../context.js';
+import { perDatabase } from '../db/batch.js';
 import { findConversationAccess, type ConversationAccess } from '../db/chat.js';
 import type { ConversationRow } from '../db/types.js';
 import { forbidden, notFound } from '../errors.js';
@@ -24,6 +25,42 @@ export async function writable(context: Context, conversationId: string): Promis
   if (!access) throw notFound('Conversation');
   if (!access.member && access.conversation.kind !== 'ORDER') throw forbidden('Only its two participants write in a direct conversation');
   return access.conversation;
+}
+
+/** How long a sender's passed check stands in for the next ones of a plain message (see writableForInsert). */
+const PASSED_CHECK_MS = 30_000;
+/** Senders and conversations remembered per process; the oldest is forgotten first. */
+const PASSED_CHECKS_MAX = 10_000;
+
+/** Per database (tests run several servers in one process): when each sender's check last passed. */
+const passedChecks = perDatabase((): Map<string, number> => new Map());
+
+/**
+ * writable() for a write whose own statement checks access again (a plain
+ * message: the insert's trigger refuses a sender without access, in the
+ * insert's transaction). A sender whose check passed in the last
+ * PASSED_CHECK_MS is not asked again: a member who lost access since gets the
+ * trigger's refusal, which the caller names with writable(). Someone who never
+ * passed is always checked, so their refusal comes before anything is counted.
+ */
+export async function writableForInsert(context: Context, conversationId: string): Promise<void> {
+  const checks = passedChecks(context.services.db);
+  const key = passedCheckKey(context, conversationId);
+  const passedAt = checks.get(key);
+  if (passedAt !== undefined && Date.now() - passedAt < PASSED_CHECK_MS) return;
+  await writable(context, conversationId);
+  checks.delete(key);
+  if (checks.size >= PASSED_CHECKS_MAX) checks.delete(checks.keys().next().value!);
+  checks.set(key, Date.now());
+}
+
+/** After a refused write: the sender's next plain message is checked again first. */
+export function forgetPassedCheck(context: Context, conversationId: string): void {
+  passedChecks(context.services.db).delete(passedCheckKey(context, conversationId));
+}
+
+function passedCheckKey(context: Context, conversationId: string): string {
+  return `${viewerOf(context).id}\u0000${conversationId}`;
 }
 
 export type OrderChange = OutboxEvent<OrderChanged>;
