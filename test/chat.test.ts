@@ -552,7 +552,8 @@ describe.each(BACKENDS)('chat on %s', (backend) => {
       for (let i = 0; i < 30; i += 1) {
         expect(errorCode(await httpRequest(t.url, SendMessageDocument, { input: { conversationId: orderConversation, body: `gone ${i}` } }, fixer.token))).toBe('NOT_FOUND');
       }
-      expect(await count('select count(*)::int as count from messages where conversation_id = $1', [orderConversation])).toBeGreaterThan(0);
+      expect(await count(`select count(*)::int as count from messages where sender_id = $1 and body <> 'on my way'`, [fixer.id])).toBe(0);
+      expect(await count(`select count(*)::int as count from messages where sender_id = $1 and conversation_id = $2`, [eve.id, conversationId])).toBe(0);
       const fixersOwn = await direct(fixer, customer);
       await send(fixer, fixersOwn, 'elsewhere I still write');
     });
